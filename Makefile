@@ -1,0 +1,45 @@
+# The README's commands live here. Each target creates what it needs on a fresh machine.
+#   make run    the main job (today: write the synthetic stand-in data and inspect it)
+#   make test   lint + the whole test suite (what CI runs)
+
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+DATA_ROOT ?= datasets
+SCALE     ?= tiny
+SEED      ?= 0
+STAND_IN  := $(DATA_ROOT)/synthetic
+
+.PHONY: run test setup system-deps lint clean-venv
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch/torchvision first, pinned to the releases this lab's machines carry
+	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+run: setup
+	@if [ ! -f $(STAND_IN)/SYSU-MM01/synth_info.json ]; then \
+	  $(VENV)/bin/paenet-data synth --layout sysu --scale $(SCALE) --seed $(SEED) \
+	    --out $(STAND_IN)/SYSU-MM01; fi
+	@if [ ! -f $(STAND_IN)/RegDB/synth_info.json ]; then \
+	  $(VENV)/bin/paenet-data synth --layout regdb --scale $(SCALE) --seed $(SEED) \
+	    --out $(STAND_IN)/RegDB; fi
+	$(VENV)/bin/paenet-data inspect --dataset sysu $(STAND_IN)/SYSU-MM01
+	$(VENV)/bin/paenet-data inspect --dataset regdb $(STAND_IN)/RegDB
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: setup system-deps lint
+	$(PY) -m pytest
+
+clean-venv:
+	rm -rf $(VENV)

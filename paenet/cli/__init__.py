@@ -1,0 +1,1 @@
+"""Command-line entry points; each exposes ``main(argv=None) -> int``."""

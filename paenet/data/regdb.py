@@ -1,0 +1,179 @@
+"""RegDB: the dataset's facts in one place, and a reader of its layout and idx files.
+
+Layout (see ``datasets/README.md``)::
+
+    ROOT/Visible/<id>/<file>.bmp      ROOT/Thermal/<id>/<file>.bmp
+    ROOT/idx/{train,test}_{visible,thermal}_{1..10}.txt   lines "relative/path label"
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+
+from paenet.data.errors import DatasetError
+from paenet.data.records import Camera, Location, Modality, Sample
+
+log = logging.getLogger(__name__)
+
+NAME = "regdb"
+CAMERAS: Mapping[int, Camera] = MappingProxyType(
+    {
+        1: Camera(1, Modality.VISIBLE, Location.OUTDOOR, "street"),
+        2: Camera(2, Modality.INFRARED, Location.OUTDOOR, "street"),
+    }
+)
+MODALITY_DIRS: Mapping[Modality, str] = MappingProxyType(
+    {Modality.VISIBLE: "Visible", Modality.INFRARED: "Thermal"}
+)
+IDX_MODALITY_NAMES: Mapping[Modality, str] = MappingProxyType(
+    {Modality.VISIBLE: "visible", Modality.INFRARED: "thermal"}
+)
+CAMERA_OF: Mapping[Modality, int] = MappingProxyType({Modality.VISIBLE: 1, Modality.INFRARED: 2})
+TRIALS: tuple[int, ...] = tuple(range(1, 11))
+"""RegDB trials are numbered 1..10, as in the idx file names."""
+IMAGE_SUFFIX = ".bmp"
+
+
+def idx_file(root: Path, part: str, modality: Modality, trial: int) -> Path:
+    """``idx/{train,test}_{visible,thermal}_{trial}.txt``."""
+    if part not in ("train", "test"):
+        raise ValueError(f"part must be 'train' or 'test', got {part!r}")
+    if trial not in TRIALS:
+        raise ValueError(f"RegDB trial must be in 1..10, got {trial!r}")
+    return root / "idx" / f"{part}_{IDX_MODALITY_NAMES[modality]}_{trial}.txt"
+
+
+@dataclass(frozen=True, slots=True)
+class IdxEntry:
+    """One line of an idx file: a sample and the file's contiguous class label."""
+
+    sample: Sample
+    label: int
+
+
+@dataclass(frozen=True)
+class RegdbDataset:
+    """Every image of a RegDB root as records; idx files are read on demand."""
+
+    root: Path
+    samples: tuple[Sample, ...]
+    _by_path: Mapping[PurePosixPath, Sample] = field(repr=False, compare=False)
+    _by_pid: Mapping[int, tuple[Sample, ...]] = field(repr=False, compare=False)
+
+    name = NAME
+    cameras = CAMERAS
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        return tuple(sorted(self._by_pid))
+
+    def samples_of(self, pid: int) -> tuple[Sample, ...]:
+        return self._by_pid.get(pid, ())
+
+    def read_idx(self, part: str, modality: Modality, trial: int) -> tuple[IdxEntry, ...]:
+        """Parse one idx file; every path must be an indexed image of that modality."""
+        path = idx_file(self.root, part, modality, trial)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            raise DatasetError(path, "idx file is missing") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DatasetError(path, f"cannot read idx file ({exc})") from None
+        entries: list[IdxEntry] = []
+        for lineno, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            parts = line.split(" ")
+            if len(parts) != 2 or not parts[0] or not parts[1].strip().isdigit():
+                raise DatasetError(
+                    path,
+                    f"expected 'relative/path label' (one space, int label), got {line!r}",
+                    line=lineno,
+                )
+            rel = _safe_relative(path, lineno, parts[0])
+            sample = self._by_path.get(rel)
+            if sample is None:
+                raise DatasetError(path, f"image {rel} is not in the dataset", line=lineno)
+            if sample.modality is not modality:
+                raise DatasetError(
+                    path,
+                    f"image {rel} is {sample.modality}, this file lists {modality}",
+                    line=lineno,
+                )
+            entries.append(IdxEntry(sample, int(parts[1])))
+        if not entries:
+            raise DatasetError(path, "idx file has no entries")
+        return tuple(entries)
+
+    def trial_ids(self, part: str, trial: int) -> tuple[int, ...]:
+        """Person ids of a trial's train or test part (visible and thermal must agree)."""
+        vis = {e.sample.pid for e in self.read_idx(part, Modality.VISIBLE, trial)}
+        the = {e.sample.pid for e in self.read_idx(part, Modality.INFRARED, trial)}
+        if vis != the:
+            path = idx_file(self.root, part, Modality.INFRARED, trial)
+            raise DatasetError(
+                path,
+                f"ids differ from the visible file of trial {trial}: {sorted(vis ^ the)[:5]} …",
+            )
+        return tuple(sorted(vis))
+
+
+def _safe_relative(idx_path: Path, lineno: int, text: str) -> PurePosixPath:
+    rel = PurePosixPath(text.replace("\\", "/"))
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+        raise DatasetError(
+            idx_path,
+            f"path {text!r} escapes the dataset root; expected a path such as 'Visible/1/xxx.bmp'",
+            line=lineno,
+        )
+    return rel
+
+
+def read_regdb(root: Path | str) -> RegdbDataset:
+    """Index a RegDB root: ``Visible/<id>/*.bmp`` and ``Thermal/<id>/*.bmp``."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(root, "RegDB root folder does not exist")
+    samples: list[Sample] = []
+    for modality, dirname in MODALITY_DIRS.items():
+        mod_path = root / dirname
+        if not mod_path.is_dir():
+            raise DatasetError(mod_path, f"missing the '{dirname}/' folder")
+        samples.extend(_scan_modality(root, dirname, modality))
+    if not (root / "idx").is_dir():
+        raise DatasetError(root / "idx", "missing the 'idx/' folder with the trial files")
+    samples.sort(key=lambda s: (s.pid, s.camera, s.path))
+    by_pid: dict[int, list[Sample]] = {}
+    for s in samples:
+        by_pid.setdefault(s.pid, []).append(s)
+    return RegdbDataset(
+        root=root,
+        samples=tuple(samples),
+        _by_path=MappingProxyType({s.path: s for s in samples}),
+        _by_pid=MappingProxyType({pid: tuple(v) for pid, v in sorted(by_pid.items())}),
+    )
+
+
+def _scan_modality(root: Path, dirname: str, modality: Modality) -> list[Sample]:
+    out: list[Sample] = []
+    try:
+        with os.scandir(root / dirname) as it:
+            pid_dirs = sorted((e for e in it if e.is_dir()), key=lambda e: e.name)
+    except OSError as exc:
+        raise DatasetError(root / dirname, f"cannot list folder ({exc.strerror})") from None
+    for entry in pid_dirs:
+        if not entry.name.isdigit():
+            raise DatasetError(entry.path, "expected a numeric person-id folder such as '17'")
+        pid = int(entry.name)
+        with os.scandir(entry.path) as files:
+            names = sorted(
+                f.name for f in files if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIX)
+            )
+        base = PurePosixPath(dirname, entry.name)
+        out.extend(Sample(base / n, pid, CAMERA_OF[modality], modality) for n in names)
+    return out

@@ -1,0 +1,195 @@
+"""SYSU-MM01: the dataset's facts in one place, and a reader of its folder layout.
+
+Layout (see ``datasets/README.md``)::
+
+    ROOT/cam1..cam6/<pid:04d>/<frame:04d>.jpg
+    ROOT/exp/{train,val,test,available}_id.txt   one comma-separated line of ints
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+
+from paenet.data.errors import DatasetError
+from paenet.data.records import Camera, Location, Modality, Sample
+
+log = logging.getLogger(__name__)
+
+NAME = "sysu"
+CAMERAS: Mapping[int, Camera] = MappingProxyType(
+    {
+        1: Camera(1, Modality.VISIBLE, Location.INDOOR, "room1"),
+        2: Camera(2, Modality.VISIBLE, Location.INDOOR, "room2"),
+        3: Camera(3, Modality.INFRARED, Location.INDOOR, "room2"),
+        4: Camera(4, Modality.VISIBLE, Location.OUTDOOR, "gate"),
+        5: Camera(5, Modality.VISIBLE, Location.OUTDOOR, "garden"),
+        6: Camera(6, Modality.INFRARED, Location.OUTDOOR, "outdoor-ir"),
+    }
+)
+SPLITS: tuple[str, ...] = ("train", "val", "test", "available")
+"""Split files under ``exp/``: ``<split>_id.txt``."""
+REQUIRED_SPLITS: tuple[str, ...] = ("train", "val", "test")
+IMAGE_SUFFIX = ".jpg"
+_PID_DIR = re.compile(r"^\d{4}$")
+_FRAME = re.compile(r"^\d{4}\.jpg$", re.IGNORECASE)
+
+
+def camera_dir(camera: int) -> str:
+    return f"cam{camera}"
+
+
+def pid_dir(pid: int) -> str:
+    return f"{pid:04d}"
+
+
+def parse_id_line(path: Path) -> tuple[int, ...]:
+    """Read a split file: one line of comma-separated ints (a trailing newline is fine)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DatasetError(path, "split file is missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(path, f"cannot read split file ({exc})") from None
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if len(lines) != 1:
+        raise DatasetError(
+            path, f"expected ONE line of comma-separated ints, found {len(lines)} non-empty lines"
+        )
+    ids: list[int] = []
+    for token in lines[0].split(","):
+        token = token.strip()
+        if not token.isdigit():
+            raise DatasetError(
+                path, f"expected a comma-separated line of ints, found {token!r}", line=1
+            )
+        ids.append(int(token))
+    if len(set(ids)) != len(ids):
+        raise DatasetError(path, "an id is listed twice", line=1)
+    return tuple(ids)
+
+
+@dataclass(frozen=True)
+class SysuDataset:
+    """Every image of a SYSU-MM01 root as records, and its split files."""
+
+    root: Path
+    samples: tuple[Sample, ...]
+    splits: Mapping[str, tuple[int, ...]]
+    _by_pid: Mapping[int, tuple[Sample, ...]] = field(repr=False, compare=False)
+
+    name = NAME
+    cameras = CAMERAS
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        return tuple(sorted(self._by_pid))
+
+    def samples_of(self, pid: int) -> tuple[Sample, ...]:
+        return self._by_pid.get(pid, ())
+
+    def images(self, pid: int, camera: int) -> tuple[Sample, ...]:
+        """Images of one person in one camera, in sorted file order (the protocol's order)."""
+        return tuple(s for s in self.samples_of(pid) if s.camera == camera)
+
+    def split_ids(self, split: str) -> tuple[int, ...]:
+        try:
+            return self.splits[split]
+        except KeyError:
+            raise KeyError(
+                f"unknown SYSU-MM01 split {split!r}; have {sorted(self.splits)}"
+            ) from None
+
+    def train_ids(self, include_val: bool = True) -> tuple[int, ...]:
+        """Training identities: train + val by default (395 ids on the real dataset)."""
+        ids = self.split_ids("train") + (self.split_ids("val") if include_val else ())
+        return tuple(sorted(ids))
+
+    def split_of(self, pid: int) -> str | None:
+        for split in REQUIRED_SPLITS:
+            if pid in self.splits[split]:
+                return split
+        return None
+
+    def samples_in(self, pids: Iterable[int]) -> tuple[Sample, ...]:
+        out: list[Sample] = []
+        for pid in sorted(set(pids)):
+            out.extend(self.samples_of(pid))
+        return tuple(out)
+
+
+def read_sysu(root: Path | str) -> SysuDataset:
+    """Index a SYSU-MM01 root: every ``camN/IIII/FFFF.jpg`` and the ``exp/`` split files.
+
+    Images are not opened (see :func:`paenet.data.images.verify_images`).
+    Raises :class:`DatasetError` naming the folder or file that is wrong.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(root, "SYSU-MM01 root folder does not exist")
+    exp = root / "exp"
+    if not exp.is_dir():
+        raise DatasetError(exp, "missing the 'exp/' folder with the split files (train_id.txt …)")
+    samples: list[Sample] = []
+    for cam in sorted(CAMERAS):
+        cam_path = root / camera_dir(cam)
+        if not cam_path.is_dir():
+            raise DatasetError(cam_path, f"missing camera folder '{camera_dir(cam)}/'")
+        samples.extend(_scan_camera(root, cam))
+    splits: dict[str, tuple[int, ...]] = {}
+    for split in SPLITS:
+        path = exp / f"{split}_id.txt"
+        if split in REQUIRED_SPLITS or path.exists():
+            splits[split] = parse_id_line(path)
+    by_pid: dict[int, list[Sample]] = {}
+    for s in samples:
+        by_pid.setdefault(s.pid, []).append(s)
+    for split in REQUIRED_SPLITS:
+        path = exp / f"{split}_id.txt"
+        missing = [pid for pid in splits[split] if pid not in by_pid]
+        if missing:
+            raise DatasetError(
+                path,
+                f"{len(missing)} id(s) listed in the split have no images in any cam*/ folder "
+                f"(first: {missing[:5]})",
+            )
+    samples.sort(key=lambda s: (s.pid, s.camera, s.path))
+    grouped = {pid: tuple(v) for pid, v in sorted(by_pid.items())}
+    for pid in grouped:
+        grouped[pid] = tuple(sorted(grouped[pid], key=lambda s: (s.camera, s.path)))
+    log.debug("indexed %d SYSU-MM01 images of %d ids under %s", len(samples), len(grouped), root)
+    return SysuDataset(
+        root=root,
+        samples=tuple(samples),
+        splits=MappingProxyType(splits),
+        _by_pid=MappingProxyType(grouped),
+    )
+
+
+def _scan_camera(root: Path, cam: int) -> list[Sample]:
+    info = CAMERAS[cam]
+    cam_name = camera_dir(cam)
+    out: list[Sample] = []
+    with _scandir(root / cam_name) as entries:
+        pid_entries = sorted((e for e in entries if e.is_dir()), key=lambda e: e.name)
+    for entry in pid_entries:
+        if not _PID_DIR.match(entry.name):
+            raise DatasetError(entry.path, "expected a 4-digit person-id folder such as '0001'")
+        pid = int(entry.name)
+        with _scandir(Path(entry.path)) as files:
+            names = sorted(f.name for f in files if f.is_file() and _FRAME.match(f.name))
+        base = PurePosixPath(cam_name, entry.name)
+        out.extend(Sample(base / name, pid, cam, info.modality) for name in names)
+    return out
+
+
+def _scandir(path: Path):
+    try:
+        return os.scandir(path)
+    except OSError as exc:
+        raise DatasetError(path, f"cannot list folder ({exc.strerror})") from None

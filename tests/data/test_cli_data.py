@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from paenet.cli.data import main
+from tests.data.trees import small_sysu, tiny_jpeg, write_regdb
+
+
+def test_inspect_regdb_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = write_regdb(tmp_path, num_ids=6, per_modality=3)
+    assert main(["inspect", "--dataset", "regdb", str(root), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["identities"] == 6 and summary["images"] == 36
+    assert [t["trial"] for t in summary["trials"]] == list(range(1, 11))
+    t1 = summary["trials"][0]
+    assert t1["v2t"] == {"query": 9, "gallery": 9, "query_identities": 3, "gallery_identities": 3}
+    assert t1["train_test_overlap"] == 0
+
+
+def test_verify_images_reports_corrupt_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = small_sysu(tmp_path, content=tiny_jpeg())
+    bad = root / "cam4" / "0010" / "0002.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    argv = ["inspect", "--dataset", "sysu", str(root), "--verify-images"]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert f"BAD IMAGE {bad}: not a decodable image" in captured.out
+    assert "verifying images" in captured.err  # the progress bar
+    bad.write_bytes(tiny_jpeg())
+    assert main(argv) == 0
+
+
+def test_errors_are_one_line_with_exit_code_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["inspect", "--dataset", "sysu", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("paenet-data: error: ") and "does not exist" in err
+    assert "Traceback" not in err
+
+
+def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "inspect" in out and "synth" in out
