@@ -110,7 +110,5 @@ def write_regdb(
                     for label, pid in enumerate(ids)
                     for k in range(1, per_modality + 1)
                 ]
-                (idx / f"{part}_{d.lower()}_{trial}.txt").write_text(
-                    "\n".join(lines) + "\n"
-                )
+                (idx / f"{part}_{d.lower()}_{trial}.txt").write_text("\n".join(lines) + "\n")
     return root
