@@ -7,7 +7,7 @@ from pathlib import Path
 
 LAYOUTS: tuple[str, ...] = ("sysu", "regdb")
 SCALES: tuple[str, ...] = ("tiny", "full")
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 """Bump whenever the bytes written for a given config change (drawing, structure, names)."""
 
 
@@ -15,8 +15,8 @@ GENERATOR_VERSION = "1"
 class SynthConfig:
     """A stand-in dataset: ``layout`` sysu|regdb, ``scale`` tiny|full, appearance ``seed``.
 
-    ``workers`` only changes speed, never the files (default: ``os.cpu_count()``;
-    tiny scale always runs in-process).
+    ``workers`` only changes speed, never the files (default: ``os.cpu_count()``
+    processes at full scale, in-process at tiny scale).
     """
 
     layout: str

@@ -180,12 +180,13 @@ def draw_person(person: Person, pose: Pose, w: int, h: int) -> np.ndarray:
                 xo = cx + side * hw * 0.85
                 quad(xo, Y(0.04), xo + side * 0.008 * H, Y(0.2), 0.02 * H, 0.025 * H, HAIR)
         if person.attr("glasses"):
-            gy = Y(0.058)
-            lw = max(1.0, 0.011 * H)
-            d.rectangle((cx - hw * 0.85, gy, cx + hw * 0.85, gy + lw), fill=GLASSES)
+            # Two small dark lenses and a thin bridge at eye level.
+            gy = Y(0.06)
+            lh = max(1.0, 0.012 * H)
+            d.line((cx - hw * 0.6, gy, cx + hw * 0.6, gy), fill=GLASSES, width=1)
             for side in (-1, 1):
                 x = cx + side * hw * 0.42
-                d.rectangle((x - hw * 0.3, gy, x + hw * 0.3, gy + 2 * lw), fill=GLASSES)
+                d.rectangle((x - hw * 0.24, gy, x + hw * 0.24, gy + lh), fill=GLASSES)
 
     # Satchel: a strap across the chest and a bag at the hip.
     if satchel:

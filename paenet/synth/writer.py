@@ -205,7 +205,8 @@ def _chunks(jobs: Sequence[ImageJob], size: int) -> Iterator[Sequence[ImageJob]]
 def _render_all(config: SynthConfig, jobs: list[ImageJob], progress: bool) -> int:
     if not jobs:
         return 0
-    workers = config.workers or os.cpu_count() or 1
+    default = (os.cpu_count() or 1) if config.scale == "full" else 1
+    workers = config.workers or default
     pids = sorted({job.pid for job in jobs})
     bar = tqdm(total=len(jobs), unit="img", desc=f"synth {config.layout}", disable=not progress)
     try:
@@ -214,17 +215,23 @@ def _render_all(config: SynthConfig, jobs: list[ImageJob], progress: bool) -> in
             for chunk in _chunks(jobs, 64):
                 bar.update(_run_chunk(str(config.out), chunk))
         else:
-            with ProcessPoolExecutor(
+            pool = ProcessPoolExecutor(
                 max_workers=workers,
                 initializer=_init_worker,
                 initargs=(config.layout, config.seed, pids),
-            ) as pool:
+            )
+            try:
                 futures = [
                     pool.submit(_run_chunk, str(config.out), chunk)
                     for chunk in _chunks(jobs, _CHUNK)
                 ]
                 for fut in futures:
                     bar.update(fut.result())
+            except BaseException:
+                # Ctrl-C or a failed chunk: drop the queued work instead of finishing it.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown()
     finally:
         bar.close()
     return len(jobs)
