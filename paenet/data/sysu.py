@@ -146,6 +146,7 @@ def read_sysu(root: Path | str) -> SysuDataset:
         path = exp / f"{split}_id.txt"
         if split in REQUIRED_SPLITS or path.exists():
             splits[split] = parse_id_line(path)
+    samples.sort(key=lambda s: (s.pid, s.camera))  # stable: file order kept within a folder
     by_pid: dict[int, list[Sample]] = {}
     for s in samples:
         by_pid.setdefault(s.pid, []).append(s)
@@ -158,10 +159,7 @@ def read_sysu(root: Path | str) -> SysuDataset:
                 f"{len(missing)} id(s) listed in the split have no images in any cam*/ folder "
                 f"(first: {missing[:5]})",
             )
-    samples.sort(key=lambda s: (s.pid, s.camera, s.path))
     grouped = {pid: tuple(v) for pid, v in sorted(by_pid.items())}
-    for pid in grouped:
-        grouped[pid] = tuple(sorted(grouped[pid], key=lambda s: (s.camera, s.path)))
     log.debug("indexed %d SYSU-MM01 images of %d ids under %s", len(samples), len(grouped), root)
     return SysuDataset(
         root=root,
