@@ -6,9 +6,9 @@ import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
-import scipy.io
 from PIL import Image
+
+from paenet.synth.structure import build_structure_from_reference
 
 _JPEG_CACHE: dict[tuple[int, int], bytes] = {}
 
@@ -58,26 +58,10 @@ def small_sysu(root: Path, content: bytes | None = None) -> Path:
 def reference_structure(
     reference_dir: Path,
 ) -> tuple[dict[int, dict[int, int]], dict[str, list[int]]]:
-    """Counts per camera and id read from the real ``rand_perm_cam.mat``, and splits:
-    train/test from the real id files; val = the first 99 remaining ids seen in >= 2 cameras."""
-    official = reference_dir / "sysu-mm01-official"
-    cells = scipy.io.loadmat(str(official / "rand_perm_cam.mat"))["rand_perm_cam"]
-    counts: dict[int, dict[int, int]] = {}
-    for c in range(6):
-        column = cells[c, 0]
-        counts[c + 1] = {
-            i + 1: int(column[i, 0].shape[1])
-            for i in range(column.shape[0])
-            if column[i, 0].shape[1] > 0
-        }
-    train = [int(x) for x in scipy.io.loadmat(str(official / "train_id.mat"))["id"].ravel()]
-    test = [int(x) for x in scipy.io.loadmat(str(official / "test_id.mat"))["id"].ravel()]
-    seen = np.zeros(1000, dtype=int)
-    for per_pid in counts.values():
-        for pid in per_pid:
-            seen[pid] += 1
-    others = [p for p in range(1000) if seen[p] >= 2 and p not in set(train) | set(test)]
-    return counts, {"train": train, "val": others[:99], "test": test}
+    """Counts per camera and id, and the splits, read off the real SYSU-MM01 protocol files."""
+    st = build_structure_from_reference(reference_dir / "sysu-mm01-official")
+    counts = {cam: dict(per) for cam, per in st.counts.items()}
+    return counts, {name: list(ids) for name, ids in st.splits.items()}
 
 
 def write_regdb(
