@@ -1,0 +1,307 @@
+"""PAENet's losses: identity CE, hetero-center triplet, margin MMD and masked attribute BCE.
+
+The total is L_total = w_id·L_id + w_tri·L_HcTri + w_mmd·L_MMD + λ·L_atr + w_pred·L_pred,
+returned term by term in a :class:`LossTerms`.
+
+**Batch layout** (checked by :func:`check_layout`): 2·P·K images,
+``[visible: id_1×K … id_P×K | infrared: id_1×K … id_P×K]``, the same P distinct ids in
+the same order in both halves.
+
+**Margin MMD, a decision.** An identity whose biased MMD² exceeds the margin adds its
+full MMD² (as MMD-ReID's code does), not MMD² − margin; both give the same gradient (the
+margin is a constant), so only the logged value differs, and adding the full value keeps
+the logs comparable with MMD-ReID's. ``LossConfig.mmd_subtract_margin=True`` logs the
+hinge instead. The sum is divided by P (all ids, including those under the margin).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from paenet.attributes import LabelValue
+from paenet.model.output import PAENetOutput
+
+VISIBLE = 0
+INFRARED = 1
+
+
+class BatchLayoutError(ValueError):
+    """The batch is not ``[visible: P ids × K | infrared: P ids × K]``."""
+
+
+@dataclass(frozen=True)
+class BatchLayout:
+    """P identities, K images per identity and modality (2·P·K images in all)."""
+
+    num_ids: int
+    per_modality: int
+
+    @property
+    def size(self) -> int:
+        return 2 * self.num_ids * self.per_modality
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Weights and hyper-parameters of the losses (defaults: MMD-ReID's code and the paper).
+
+    ``attribute_weight`` is the paper's λ (AAL's BCE); ``predicted_attribute_weight``
+    weighs the attribute-recognition head's BCE. A weight of 0 drops the term.
+    """
+
+    id_weight: float = 1.0
+    label_smoothing: float = 0.0
+    triplet_weight: float = 2.0
+    triplet_margin: float = 0.3
+    mmd_weight: float = 0.25
+    mmd_margin: float = 1.40
+    mmd_kernels: int = 5
+    mmd_kernel_mul: float = 2.0
+    mmd_subtract_margin: bool = False
+    attribute_weight: float = 1.0
+    predicted_attribute_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "id_weight",
+            "triplet_weight",
+            "mmd_weight",
+            "attribute_weight",
+            "predicted_attribute_weight",
+            "triplet_margin",
+            "mmd_margin",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.mmd_kernels < 1 or self.mmd_kernel_mul <= 0:
+            raise ValueError("mmd_kernels must be >= 1 and mmd_kernel_mul > 0")
+
+
+@dataclass(frozen=True, eq=False)
+class LossTerms:
+    """Named loss terms. ``weighted[k] = weights[k] * unweighted[k]``; total = Σ weighted."""
+
+    total: Tensor
+    weighted: dict[str, Tensor] = field(default_factory=dict)
+    unweighted: dict[str, Tensor] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def as_floats(self) -> dict[str, float]:
+        """For logging: ``total`` and every weighted term as Python floats."""
+        out = {"total": float(self.total.detach())}
+        out.update({k: float(v.detach()) for k, v in self.weighted.items()})
+        return out
+
+
+def check_layout(labels: Tensor, modality: Tensor | None = None) -> BatchLayout:
+    """Infer (P, K) from ``labels`` (2PK,) and check the layout; raise a clear error if not.
+
+    K is the length of the first run of equal labels; ``modality`` (if given) must be
+    K·P visible codes then K·P infrared codes.
+    """
+    if labels.dim() != 1 or labels.numel() == 0 or labels.numel() % 2:
+        raise BatchLayoutError(
+            f"labels must be a non-empty 1-D tensor of even length 2·P·K, got shape "
+            f"{tuple(labels.shape)}"
+        )
+    half = labels.numel() // 2
+    if modality is not None:
+        expected = torch.cat([torch.full((half,), VISIBLE), torch.full((half,), INFRARED)]).to(
+            modality.device
+        )
+        if modality.shape != labels.shape or not torch.equal(modality.long(), expected):
+            raise BatchLayoutError(
+                "batch must be [visible images | infrared images] in two equal halves; "
+                f"got modality {modality.tolist()}"
+            )
+    visible, infrared = labels[:half], labels[half:]
+    k = int((visible != visible[0]).nonzero()[0]) if bool((visible != visible[0]).any()) else half
+    if half % k:
+        raise BatchLayoutError(
+            f"{half} images per modality is not P ids × K={k} (K read from the first run)"
+        )
+    blocks = visible.view(half // k, k)
+    if not bool((blocks == blocks[:, :1]).all()):
+        raise BatchLayoutError(
+            f"visible half must be P blocks of K={k} equal labels, got {visible.tolist()}"
+        )
+    if blocks[:, 0].unique().numel() != blocks.shape[0]:
+        raise BatchLayoutError(f"an identity appears in two blocks: {visible.tolist()}")
+    if not torch.equal(infrared, visible):
+        raise BatchLayoutError(
+            "infrared half must hold the same ids in the same order and counts as the "
+            f"visible half: visible {visible.tolist()}, infrared {infrared.tolist()}"
+        )
+    return BatchLayout(num_ids=half // k, per_modality=k)
+
+
+def _split(features: Tensor, layout: BatchLayout) -> tuple[Tensor, Tensor]:
+    """(2PK, D) -> visible (P, K, D), infrared (P, K, D)."""
+    if features.dim() != 2 or features.shape[0] != layout.size:
+        raise BatchLayoutError(
+            f"features must be ({layout.size}, D) for P={layout.num_ids}, "
+            f"K={layout.per_modality}, got {tuple(features.shape)}"
+        )
+    both = features.view(2, layout.num_ids, layout.per_modality, features.shape[1])
+    return both[0], both[1]
+
+
+def identity_loss(logits: Tensor, labels: Tensor, label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of (B, classes) logits against (B,) labels, optional label smoothing."""
+    return F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+
+
+def hetero_center_triplet_loss(
+    features: Tensor, layout: BatchLayout, margin: float = 0.3
+) -> Tensor:
+    """Hetero-center triplet over the 2P modality centres.
+
+    Per identity, c^v and c^t are the means of its K visible / infrared features. For each
+    of the 2P centres (anchor), positive = the same id's other-modality centre, negatives
+    = every other id's centres of both modalities:
+    mean over anchors of [margin + ‖c_a − c_p‖ − min_n ‖c_a − c_n‖]_+.
+    With P = 1 there is no negative and the loss is 0.
+    """
+    visible, infrared = _split(features, layout)
+    p = layout.num_ids
+    centres = torch.cat([visible.mean(dim=1), infrared.mean(dim=1)])  # (2P, D)
+    dist = (centres.unsqueeze(1) - centres.unsqueeze(0)).pow(2).sum(-1).clamp_min(1e-12).sqrt()
+    ids = torch.arange(p, device=features.device).repeat(2)
+    anchor = torch.arange(2 * p, device=features.device)
+    positive = dist[anchor, (anchor + p) % (2 * p)]
+    if p == 1:
+        return features.sum() * 0.0
+    same = ids.unsqueeze(0) == ids.unsqueeze(1)
+    negative = dist.masked_fill(same, float("inf")).min(dim=1).values
+    return F.relu(margin + positive - negative).mean()
+
+
+def mmd_squared(x: Tensor, y: Tensor, kernels: int = 5, kernel_mul: float = 2.0) -> Tensor:
+    """Biased MMD² between sets x (..., K, D) and y (..., M, D), batched over leading dims.
+
+    k(a, b) = Σ_{i<kernels} exp(−‖a − b‖² / (σ·mul^i)) with σ = (mean off-diagonal squared
+    distance within x ∪ y) / mul^(kernels // 2), computed without gradient.
+    MMD² = mean K_xx + mean K_yy − 2·mean K_xy.
+    """
+    k = x.shape[-2]
+    z = torch.cat([x, y], dim=-2)
+    n = z.shape[-2]
+    d2 = (z.unsqueeze(-2) - z.unsqueeze(-3)).pow(2).sum(-1)  # (..., n, n)
+    with torch.no_grad():
+        sigma = d2.sum(dim=(-2, -1)) / max(n * n - n, 1) / kernel_mul ** (kernels // 2)
+        sigma = sigma.clamp_min(1e-12)[..., None, None]
+    kernel = sum(torch.exp(-d2 / (sigma * kernel_mul**i)) for i in range(kernels))
+    assert isinstance(kernel, Tensor)
+    kxx = kernel[..., :k, :k].mean(dim=(-2, -1))
+    kyy = kernel[..., k:, k:].mean(dim=(-2, -1))
+    kxy = kernel[..., :k, k:].mean(dim=(-2, -1))
+    return kxx + kyy - 2 * kxy
+
+
+def margin_mmd_loss(
+    features: Tensor,
+    layout: BatchLayout,
+    margin: float = 1.40,
+    kernels: int = 5,
+    kernel_mul: float = 2.0,
+    subtract_margin: bool = False,
+) -> Tensor:
+    """Per identity, MMD² between its K visible and K infrared features; ids with
+    MMD² > margin add MMD² (or MMD² − margin with ``subtract_margin``); sum / P."""
+    visible, infrared = _split(features, layout)
+    mmd2 = mmd_squared(visible, infrared, kernels, kernel_mul)  # (P,)
+    above = mmd2 > margin
+    value = mmd2 - margin if subtract_margin else mmd2
+    return torch.where(above, value, torch.zeros_like(value)).sum() / layout.num_ids
+
+
+def masked_attribute_bce(logits: Tensor, targets: Tensor) -> Tensor:
+    """Binary cross-entropy over known labels only: mean over entries with target 0 or 1.
+
+    ``targets`` (B, n) uses ``LabelValue.UNKNOWN`` (-1) for unknown; all-unknown gives 0
+    (connected to the graph, zero gradient).
+    """
+    if logits.shape != targets.shape:
+        raise ValueError(
+            f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)} differ in shape"
+        )
+    known = targets != int(LabelValue.UNKNOWN)
+    if bool(((targets != 0) & (targets != 1) & known).any()):
+        raise ValueError("attribute targets must be 0, 1 or -1 (unknown)")
+    if not bool(known.any()):
+        return logits.sum() * 0.0
+    return F.binary_cross_entropy_with_logits(logits[known], targets[known].to(logits.dtype))
+
+
+def paenet_losses(
+    output: PAENetOutput,
+    labels: Tensor,
+    modality: Tensor,
+    attributes: Tensor | None,
+    config: LossConfig | None = None,
+) -> LossTerms:
+    """All losses of one training batch (layout checked first).
+
+    Terms: ``id`` (on ``identity_logits``), ``triplet`` and ``mmd`` (on ``pooled``),
+    ``attribute`` (AAL logits; when the model has AAL and ``attributes`` are given),
+    ``predicted_attribute`` (the recognition head; likewise). Zero-weight terms are
+    skipped, not computed.
+    """
+    config = config or LossConfig()
+    layout = check_layout(labels, modality)
+    unweighted: dict[str, Tensor] = {}
+    weights: dict[str, float] = {}
+
+    def add(name: str, weight: float, compute) -> None:
+        if weight > 0:
+            unweighted[name] = compute()
+            weights[name] = weight
+
+    add(
+        "id",
+        config.id_weight,
+        lambda: identity_loss(output.identity_logits, labels, config.label_smoothing),
+    )
+    add(
+        "triplet",
+        config.triplet_weight,
+        lambda: hetero_center_triplet_loss(output.pooled, layout, config.triplet_margin),
+    )
+    add(
+        "mmd",
+        config.mmd_weight,
+        lambda: margin_mmd_loss(
+            output.pooled,
+            layout,
+            config.mmd_margin,
+            config.mmd_kernels,
+            config.mmd_kernel_mul,
+            config.mmd_subtract_margin,
+        ),
+    )
+    if attributes is not None:
+        if output.attribute_logits is not None:
+            logits = output.attribute_logits
+            add(
+                "attribute",
+                config.attribute_weight,
+                lambda: masked_attribute_bce(logits, attributes),
+            )
+        if output.predicted_attribute_logits is not None:
+            predicted = output.predicted_attribute_logits
+            add(
+                "predicted_attribute",
+                config.predicted_attribute_weight,
+                lambda: masked_attribute_bce(predicted, attributes),
+            )
+    if not unweighted:
+        raise ValueError("every loss weight is 0: nothing to optimise")
+    weighted = {k: weights[k] * v for k, v in unweighted.items()}
+    total = torch.stack(list(weighted.values())).sum()
+    return LossTerms(total=total, weighted=weighted, unweighted=unweighted, weights=weights)

@@ -1,0 +1,37 @@
+"""The one typed structure that :meth:`PAENet.forward` returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor
+
+
+@dataclass(frozen=True, eq=False)
+class PAENetOutput:
+    """Everything the losses and the trainer need from one forward pass.
+
+    B images, C backbone channels, n attributes. Optional fields are ``None`` exactly
+    when the config switches the producing module off, never depending on the mode.
+
+    Attributes:
+        retrieval: (B, C) the retrieval feature: the BN-neck output of the identity
+            feature (f_id with PAE, the pooled backbone feature without).
+        pooled: (B, C) the identity feature before the neck (triplet and MMD use it).
+        identity_logits: (B, num_classes).
+        backbone_pooled: (B, C) f^m, GeM of the backbone map (AAL and the attribute
+            head use it).
+        baseline_retrieval: (B, C) the retrieval feature that ignores attributes
+            (``attribute_source="none"``); equal to ``retrieval`` without PAE.
+        attribute_logits: (B, n) AAL's logits, or ``None`` without AAL.
+        predicted_attribute_logits: (B, n) the recognition head's logits, or ``None``
+            without the head.
+    """
+
+    retrieval: Tensor
+    pooled: Tensor
+    identity_logits: Tensor
+    backbone_pooled: Tensor
+    baseline_retrieval: Tensor
+    attribute_logits: Tensor | None
+    predicted_attribute_logits: Tensor | None

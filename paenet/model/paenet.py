@@ -1,0 +1,175 @@
+"""PAENet: two-stream backbone, PAE head, AAL, attribute head and identity neck in one model.
+
+Without PAE (``config.pae=False``) this is the MMD-ReID baseline: two-stream ResNet,
+GeM, BN neck, identity classifier.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from torch import Tensor, nn
+
+from paenet.model.attribute_heads import AttributeAuxiliaryLearning, AttributeRecognitionHead
+from paenet.model.backbone import TwoStreamResNet
+from paenet.model.config import ATTRIBUTE_SOURCES, AttributeSource, PAENetConfig
+from paenet.model.output import PAENetOutput
+from paenet.model.pae import PAEHead
+from paenet.model.pooling import BNNeck, GeM
+
+logger = logging.getLogger(__name__)
+
+
+class PAENet(nn.Module):
+    """The model. ``forward`` always returns a :class:`PAENetOutput`.
+
+    Inputs everywhere: ``images`` (B, 3, H, W), H and W multiples of 16; ``modality``
+    (B,) with 0 = visible, 1 = infrared (``backbone.VISIBLE`` / ``INFRARED``);
+    ``attributes`` (B, n) with 0/1 labels, -1 for unknown (``LabelValue``), or
+    probabilities in [0, 1].
+
+    Parameter initialisation draws from torch's global generator (as every torch
+    module does): seed it, e.g. ``torch.manual_seed``, before building for a repeatable
+    model.
+    """
+
+    def __init__(self, config: PAENetConfig):
+        super().__init__()
+        self.config = config
+        self.backbone = TwoStreamResNet(
+            config.backbone, config.modality_specific_stages, config.pretrained
+        )
+        channels = self.backbone.out_channels
+        self.pool = GeM(config.gem_p)
+        self.pae: PAEHead | None = None
+        if config.pae:
+            self.pae = PAEHead(
+                channels,
+                config.num_attributes,
+                d_model=config.d_model,
+                num_heads=config.num_heads,
+                ffn_dim=config.ffn_dim,
+                emb1=config.emb1,
+                emb2=config.emb2,
+                emb3=config.emb3,
+                attention_dropout=config.attention_dropout,
+            )
+        self.aal = (
+            AttributeAuxiliaryLearning(channels, config.num_attributes, config.aal_dim)
+            if config.aal
+            else None
+        )
+        self.attribute_head = (
+            AttributeRecognitionHead(channels, config.num_attributes, config.attribute_head_dim)
+            if config.attribute_head
+            else None
+        )
+        self.neck = BNNeck(channels)
+        self.classifier = nn.Linear(channels, config.num_classes, bias=False)
+        nn.init.normal_(self.classifier.weight, std=0.001)
+        # Running statistics only (no parameters): normalises f^m for attribute_source
+        # "none" when the identity path runs through PAE.
+        self.backbone_neck = nn.BatchNorm1d(channels, affine=False) if config.pae else None
+        self.feature_dim: int = channels
+
+    # ------------------------------------------------------------------ training path
+    def forward(
+        self, images: Tensor, modality: Tensor, attributes: Tensor | None = None
+    ) -> PAENetOutput:
+        """Everything the losses need.
+
+        With PAE, ``attributes`` are the ground-truth labels fed to the head (the
+        paper's training); ``None`` feeds the attribute head's detached probabilities
+        instead. Without PAE, ``attributes`` are ignored.
+        """
+        feature_map = self.backbone(images, modality)
+        f_m = self.pool(feature_map)
+        predicted = self.attribute_head(f_m) if self.attribute_head is not None else None
+        gates = None
+        if self.pae is not None:
+            values = self._attribute_values(attributes, predicted, images.shape[0])
+            result = self.pae(feature_map, values)
+            gates = result.gates
+            pooled = self.pool(result.identity_map)
+        else:
+            pooled = f_m
+        retrieval = self.neck(pooled)
+        baseline = retrieval
+        if self.backbone_neck is not None:
+            baseline = self.backbone_neck(f_m.detach())
+        return PAENetOutput(
+            retrieval=retrieval,
+            pooled=pooled,
+            identity_logits=self.classifier(retrieval),
+            backbone_pooled=f_m,
+            baseline_retrieval=baseline,
+            attribute_logits=self.aal(f_m, gates) if self.aal is not None else None,
+            predicted_attribute_logits=predicted,
+        )
+
+    # ---------------------------------------------------------------- evaluation path
+    def extract_features(
+        self,
+        images: Tensor,
+        modality: Tensor,
+        attribute_source: AttributeSource = "predicted",
+        attributes: Tensor | None = None,
+    ) -> Tensor:
+        """The retrieval feature (B, C), computing only what it needs (no AAL, no logits).
+
+        ``attribute_source``: ``"gt"`` feeds ``attributes`` (required; the paper's
+        protocol), ``"predicted"`` feeds the attribute head's probabilities (needs
+        ``config.attribute_head``), ``"none"`` ignores attributes entirely and returns
+        the normalised pooled backbone feature (the baseline path). A model without PAE
+        has only the baseline path and returns it for every source. Call under
+        ``torch.no_grad()``/``inference_mode()`` and ``eval()`` for evaluation.
+        """
+        if attribute_source not in ATTRIBUTE_SOURCES:
+            raise ValueError(
+                f"attribute_source must be one of {ATTRIBUTE_SOURCES}, got {attribute_source!r}"
+            )
+        feature_map = self.backbone(images, modality)
+        f_m = self.pool(feature_map)
+        if self.pae is None:
+            return self.neck(f_m)
+        if attribute_source == "none":
+            assert self.backbone_neck is not None
+            return self.backbone_neck(f_m)
+        if attribute_source == "gt":
+            if attributes is None:
+                raise ValueError("attribute_source='gt' needs the attributes tensor")
+            values = attributes
+        else:
+            if self.attribute_head is None:
+                raise ValueError(
+                    "attribute_source='predicted' needs a model built with attribute_head=True"
+                )
+            values = torch.sigmoid(self.attribute_head(f_m))
+        return self.neck(self.pool(self.pae(feature_map, values).identity_map))
+
+    def _attribute_values(
+        self, attributes: Tensor | None, predicted: Tensor | None, batch: int
+    ) -> Tensor:
+        if attributes is not None:
+            if attributes.shape != (batch, self.config.num_attributes):
+                raise ValueError(
+                    f"attributes must be ({batch}, {self.config.num_attributes}), "
+                    f"got {tuple(attributes.shape)}"
+                )
+            return attributes
+        if predicted is None:
+            raise ValueError(
+                "PAE needs attributes: pass them, or build the model with attribute_head=True"
+            )
+        return torch.sigmoid(predicted).detach()
+
+    # ---------------------------------------------------------------- optimiser groups
+    def backbone_parameters(self) -> list[nn.Parameter]:
+        """ImageNet-initialised parameters (the paper trains them at 0.1× the base lr)."""
+        return [p for p in self.backbone.parameters() if p.requires_grad]
+
+    def new_parameters(self) -> list[nn.Parameter]:
+        """Every trainable parameter outside the backbone (trained at the base lr)."""
+        backbone = {id(p) for p in self.backbone.parameters()}
+        return [p for p in self.parameters() if p.requires_grad and id(p) not in backbone]

@@ -1,0 +1,112 @@
+"""Two-stream ResNet: shapes, modality routing, last stride, weight loading (offline)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torchvision.models import resnet18
+
+from paenet.model import INFRARED, STAGES, VISIBLE, PretrainedWeightsNotFoundError, TwoStreamResNet
+from paenet.model.backbone import build_resnet, imagenet_weight_candidates
+
+
+@pytest.mark.parametrize(
+    ("depth", "channels", "size"),
+    [("resnet18", 512, (64, 32)), ("resnet18", 512, (96, 48)), ("resnet50", 2048, (64, 32))],
+)
+def test_feature_map_shape_is_input_over_16(depth: str, channels: int, size: tuple[int, int]):
+    net = TwoStreamResNet(depth, specific_stages=1, pretrained="none").eval()
+    images = torch.randn(3, 3, *size)
+    with torch.no_grad():
+        fmap = net(images, torch.tensor([VISIBLE, INFRARED, VISIBLE]))
+    assert net.out_channels == channels
+    assert fmap.shape == (3, channels, size[0] // 16, size[1] // 16)
+    assert fmap.dtype == torch.float32
+
+
+def test_last_stride_is_one():
+    net = build_resnet("resnet18", "none")
+    strides = [m.stride for m in net.layer4[0].modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(s == (1, 1) for s in strides)
+
+
+@pytest.mark.parametrize("specific", range(len(STAGES) + 1))
+def test_specific_stage_count(specific: int):
+    net = TwoStreamResNet("resnet18", specific_stages=specific)
+    assert len(net.visible) == specific
+    assert len(net.infrared) == specific
+    assert len(net.shared) == len(STAGES) - specific
+    shared_ids = {id(p) for p in net.shared.parameters()}
+    assert not shared_ids & {id(p) for p in net.visible.parameters()}
+    assert not {id(p) for p in net.visible.parameters()} & {
+        id(p) for p in net.infrared.parameters()
+    }
+
+
+def test_each_image_goes_through_its_own_stream_in_any_order():
+    torch.manual_seed(0)
+    net = TwoStreamResNet("resnet18", specific_stages=2).eval()
+    with torch.no_grad():  # make the streams differ
+        for p in net.infrared.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    images = torch.randn(4, 3, 64, 32)
+    modality = torch.tensor([INFRARED, VISIBLE, INFRARED, VISIBLE])
+    with torch.no_grad():
+        mixed = net(images, modality)
+        alone_v = net(images[[1, 3]], torch.tensor([VISIBLE, VISIBLE]))
+        alone_t = net(images[[0, 2]], torch.tensor([INFRARED, INFRARED]))
+        as_visible = net(images[[0]], torch.tensor([VISIBLE]))
+    torch.testing.assert_close(mixed[[1, 3]], alone_v)
+    torch.testing.assert_close(mixed[[0, 2]], alone_t)
+    assert not torch.allclose(mixed[[0]], as_visible)
+
+
+def test_bad_inputs_raise_clear_errors():
+    net = TwoStreamResNet("resnet18")
+    with pytest.raises(ValueError, match="multiples of 16"):
+        net(torch.randn(2, 3, 60, 32), torch.tensor([0, 1]))
+    with pytest.raises(ValueError, match="modality must have shape"):
+        net(torch.randn(2, 3, 64, 32), torch.tensor([0, 1, 1]))
+    with pytest.raises(ValueError, match="modality values"):
+        net(torch.randn(2, 3, 64, 32), torch.tensor([0, 2]))
+
+
+def test_missing_imagenet_weights_explain_how_to_provide_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(PretrainedWeightsNotFoundError) as err:
+        build_resnet("resnet50", "imagenet")
+    message = str(err.value)
+    assert "resnet50-0676ba61.pth" in message
+    assert "pretrained='none'" in message
+    assert str(tmp_path) in message
+    with pytest.raises(PretrainedWeightsNotFoundError, match="does not exist"):
+        build_resnet("resnet18", str(tmp_path / "missing.pth"))
+
+
+def _reference_state(path: Path) -> dict[str, torch.Tensor]:
+    torch.manual_seed(1)
+    state = resnet18(weights=None).state_dict()
+    torch.save(state, path)
+    return state
+
+
+def test_weights_load_from_a_path_and_from_the_torch_cache(tmp_path, monkeypatch):
+    state = _reference_state(tmp_path / "mine.pth")
+    net = build_resnet("resnet18", str(tmp_path / "mine.pth"))
+    torch.testing.assert_close(net.conv1.weight, state["conv1.weight"])
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "home"))
+    cached = imagenet_weight_candidates("resnet18")[0]
+    cached.parent.mkdir(parents=True)
+    (tmp_path / "mine.pth").rename(cached)
+    two = TwoStreamResNet("resnet18", specific_stages=1, pretrained="imagenet")
+    torch.testing.assert_close(two.visible[0][0].weight, state["conv1.weight"])
+    torch.testing.assert_close(two.infrared[0][0].weight, state["conv1.weight"])
+    torch.testing.assert_close(two.shared[-1][-1].bn2.weight, state["layer4.1.bn2.weight"])
+
+
+def test_foreign_state_dict_is_rejected(tmp_path):
+    torch.save({"not.a.resnet": torch.zeros(1)}, tmp_path / "bad.pth")
+    with pytest.raises(ValueError, match="do not fit"):
+        build_resnet("resnet18", str(tmp_path / "bad.pth"))

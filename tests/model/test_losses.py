@@ -1,0 +1,201 @@
+"""Losses on tiny hand-built cases, layout checks and invariances."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from paenet.losses import (
+    BatchLayout,
+    BatchLayoutError,
+    LossConfig,
+    check_layout,
+    hetero_center_triplet_loss,
+    identity_loss,
+    margin_mmd_loss,
+    masked_attribute_bce,
+    mmd_squared,
+    paenet_losses,
+)
+from paenet.model import PAENetOutput
+
+# k(x, y) for one visible and one infrared feature (K = 1): σ = ‖x − y‖²/4, so the
+# cross term is Σ_i exp(−4 / 2^i) whatever the distance, and the self terms are 5 each.
+CROSS_K1 = sum(math.exp(-4 / 2**i) for i in range(5))
+MMD2_K1 = 5 + 5 - 2 * CROSS_K1  # ≈ 6.186
+
+
+def layout_tensors(p: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    labels = torch.arange(p).repeat_interleave(k).repeat(2)
+    modality = torch.cat([torch.zeros(p * k), torch.ones(p * k)]).long()
+    return labels, modality
+
+
+def test_layout_is_inferred_for_any_p_and_k():
+    for p, k in [(1, 1), (2, 3), (4, 2), (8, 4)]:
+        labels, modality = layout_tensors(p, k)
+        assert check_layout(labels * 7 + 3, modality) == BatchLayout(p, k)
+
+
+@pytest.mark.parametrize(
+    ("labels", "modality", "message"),
+    [
+        ([0, 0, 1, 1, 0, 0, 1], None, "even length"),
+        ([0, 0, 1, 1, 0, 0, 1, 1], [0, 1, 0, 1, 0, 1, 0, 1], r"\[visible images \| infrared"),
+        ([0, 0, 1, 0, 0, 0, 1, 0], None, "K=2"),
+        ([0, 0, 1, 1, 0, 0, 0, 0], None, "same ids in the same order"),
+        ([0, 0, 1, 1, 1, 1, 0, 0], None, "same ids in the same order"),
+        ([0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0], None, "two blocks"),
+        ([0, 0, 0, 1, 1, 0, 0, 0, 1, 1], None, "not P ids"),
+    ],
+)
+def test_layout_violations_are_reported(labels, modality, message):
+    mod = torch.tensor(modality) if modality is not None else None
+    with pytest.raises(BatchLayoutError, match=message):
+        check_layout(torch.tensor(labels), mod)
+
+
+def test_identity_loss_by_hand():
+    logits = torch.tensor([[math.log(1.0), math.log(3.0)]])  # p = (0.25, 0.75)
+    label = torch.tensor([1])
+    assert identity_loss(logits, label).item() == pytest.approx(-math.log(0.75))
+    smoothed = -(0.1 * math.log(0.25) + 0.9 * math.log(0.75))  # ε = 0.2 over 2 classes
+    assert identity_loss(logits, label, 0.2).item() == pytest.approx(smoothed)
+
+
+def triplet_case() -> torch.Tensor:
+    """P = 2, K = 2 in 2-D; centres v0 = (1, 0), v1 = (0, 5), t0 = (1, 1), t1 = (0, 3)."""
+    visible = [[0, 0], [2, 0], [0, 4], [0, 6]]
+    infrared = [[0, 1], [2, 1], [0, 2], [0, 4]]
+    return torch.tensor(visible + infrared, dtype=torch.float64)
+
+
+def test_hetero_center_triplet_with_known_centres():
+    feats, layout = triplet_case(), BatchLayout(2, 2)
+    # anchor: (positive distance, nearest negative distance)
+    pairs = [
+        (1.0, math.sqrt(10)),  # v0: t0 at 1; v1 at √26, t1 at √10
+        (1.0, math.sqrt(5)),  # t0: v0 at 1; v1 at √17, t1 at √5
+        (2.0, math.sqrt(17)),  # v1: t1 at 2; v0 at √26, t0 at √17
+        (2.0, math.sqrt(5)),  # t1: v1 at 2; v0 at √10, t0 at √5
+    ]
+    for margin in (0.3, 3.0):
+        expected = sum(max(0.0, margin + ap - an) for ap, an in pairs) / 4
+        got = hetero_center_triplet_loss(feats, layout, margin).item()
+        assert got == pytest.approx(expected, rel=1e-9), margin
+    # with margin 0.3 only anchor t1 violates it: (0.3 + 2 − √5) / 4
+    only_t1 = hetero_center_triplet_loss(feats, layout, 0.3).item()
+    assert only_t1 == pytest.approx((2.3 - math.sqrt(5)) / 4, rel=1e-9)
+
+
+def test_mmd_squared_by_hand():
+    x, y = torch.tensor([[0.0, 0.0]]), torch.tensor([[3.0, 4.0]])
+    assert mmd_squared(x, y).item() == pytest.approx(MMD2_K1, rel=1e-6)
+    same = torch.tensor([[1.0, 2.0], [3.0, -1.0]])
+    assert mmd_squared(same, same.flip(0)).item() == pytest.approx(0.0, abs=1e-6)
+    # K = 2 in 1-D: X = {0, 2}, Y = {2, 4}; all squared distances by hand.
+    pts = [0.0, 2.0, 2.0, 4.0]
+    d2 = [[(a - b) ** 2 for b in pts] for a in pts]
+    sigma = sum(map(sum, d2)) / 12 / 4
+    kern = [[sum(math.exp(-v / (sigma * 2**i)) for i in range(5)) for v in row] for row in d2]
+    mean = lambda rows, cols: sum(kern[r][c] for r in rows for c in cols) / 4  # noqa: E731
+    expected = mean((0, 1), (0, 1)) + mean((2, 3), (2, 3)) - 2 * mean((0, 1), (2, 3))
+    got = mmd_squared(torch.tensor([[0.0], [2.0]]), torch.tensor([[2.0], [4.0]])).item()
+    assert got == pytest.approx(expected, rel=1e-6)
+
+
+def test_margin_mmd_below_and_above_the_margin():
+    # id 0: distinct visible/infrared features (MMD² ≈ 6.19); id 1: identical (MMD² = 0).
+    feats = torch.tensor([[0.0, 0.0], [5.0, 5.0], [3.0, 4.0], [5.0, 5.0]])
+    layout = BatchLayout(2, 1)
+    assert margin_mmd_loss(feats, layout, margin=1.4).item() == pytest.approx(MMD2_K1 / 2, rel=1e-6)
+    hinge = margin_mmd_loss(feats, layout, margin=1.4, subtract_margin=True).item()
+    assert hinge == pytest.approx((MMD2_K1 - 1.4) / 2, rel=1e-6)
+    assert margin_mmd_loss(feats, layout, margin=7.0).item() == 0.0  # both below
+
+
+def test_margin_mmd_gradient_same_with_or_without_subtracting():
+    feats = torch.randn(8, 4, generator=torch.Generator().manual_seed(3), requires_grad=True)
+    layout = BatchLayout(2, 2)
+    grads = []
+    for subtract in (False, True):
+        (g,) = torch.autograd.grad(
+            margin_mmd_loss(feats, layout, 0.1, subtract_margin=subtract), feats
+        )
+        grads.append(g)
+    assert grads[0].abs().sum() > 0
+    torch.testing.assert_close(grads[0], grads[1])
+
+
+def test_masked_attribute_bce_by_hand():
+    logits = torch.tensor([[0.0, math.log(3.0), 5.0]], requires_grad=True)
+    targets = torch.tensor([[1, 0, -1]])
+    # BCE(0, 1) = ln 2; BCE(ln 3, 0) = −ln(1 − 3/4) = ln 4; the unknown is ignored.
+    assert masked_attribute_bce(logits, targets).item() == pytest.approx(1.5 * math.log(2))
+    unknown = masked_attribute_bce(logits, torch.full((1, 3), -1))
+    assert unknown.item() == 0.0
+    unknown.backward()
+    assert logits.grad is not None and (logits.grad == 0).all()
+    with pytest.raises(ValueError, match="0, 1 or -1"):
+        masked_attribute_bce(logits, torch.tensor([[2, 0, 1]]))
+
+
+def random_output(p: int, k: int, seed: int = 0) -> tuple[PAENetOutput, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    n = 2 * p * k
+    feats = torch.randn(n, 6, generator=g)
+    out = PAENetOutput(
+        retrieval=feats,
+        pooled=feats,
+        identity_logits=torch.randn(n, p + 2, generator=g),
+        backbone_pooled=feats,
+        baseline_retrieval=feats,
+        attribute_logits=torch.randn(n, 4, generator=g),
+        predicted_attribute_logits=torch.randn(n, 4, generator=g),
+    )
+    return out, torch.randint(-1, 2, (n, 4), generator=g)
+
+
+def permute_ids(out: PAENetOutput, attrs: torch.Tensor, p: int, k: int, perm: torch.Tensor):
+    """Reorder identity blocks by ``perm`` in both halves (the same batch, ids shuffled)."""
+    idx = torch.cat(
+        [(perm[:, None] * k + torch.arange(k)).flatten() + half * p * k for half in (0, 1)]
+    )
+    fields = {name: (v[idx] if v is not None else None) for name, v in vars(out).items()}
+    return PAENetOutput(**fields), attrs[idx], idx
+
+
+@pytest.mark.parametrize(("p", "k"), [(2, 2), (3, 1), (4, 3)])
+def test_losses_invariant_to_permuting_identities(p: int, k: int):
+    out, attrs = random_output(p, k)
+    labels, modality = layout_tensors(p, k)
+    cfg = LossConfig(mmd_margin=0.0, label_smoothing=0.1)
+    before = paenet_losses(out, labels, modality, attrs, cfg)
+    perm = torch.randperm(p, generator=torch.Generator().manual_seed(1)).flip(0)
+    out2, attrs2, idx = permute_ids(out, attrs, p, k, perm)
+    after = paenet_losses(out2, labels[idx], modality, attrs2, cfg)
+    assert before.as_floats() == pytest.approx(after.as_floats(), rel=1e-5)
+    assert before.unweighted["mmd"] > 0 and (p == 1 or before.unweighted["triplet"] >= 0)
+
+
+def test_total_is_the_weighted_sum_of_named_terms():
+    out, attrs = random_output(2, 2)
+    labels, modality = layout_tensors(2, 2)
+    cfg = LossConfig(triplet_weight=2.0, mmd_weight=0.25, attribute_weight=0.5, mmd_margin=0.0)
+    terms = paenet_losses(out, labels, modality, attrs, cfg)
+    assert set(terms.weighted) == {"id", "triplet", "mmd", "attribute", "predicted_attribute"}
+    assert terms.weights["attribute"] == 0.5
+    for name, value in terms.weighted.items():
+        assert value.item() == pytest.approx(terms.weights[name] * terms.unweighted[name].item())
+    assert terms.total.item() == pytest.approx(sum(v.item() for v in terms.weighted.values()))
+    no_attr = paenet_losses(out, labels, modality, None, LossConfig(mmd_weight=0.0))
+    assert set(no_attr.weighted) == {"id", "triplet"}
+
+
+def test_loss_checks_the_layout():
+    out, attrs = random_output(2, 2)
+    labels, modality = layout_tensors(2, 2)
+    with pytest.raises(BatchLayoutError):
+        paenet_losses(out, labels.flip(0), modality.flip(0), attrs)
