@@ -1,0 +1,147 @@
+"""Engines, short sessions and migrations for the annotation store.
+
+Database URL: ``--db URL`` on every command, else ``PAENET_DB_URL``, else the
+embedded default ``sqlite:///datasets/annotations.sqlite3`` (relative to the
+working directory). PostgreSQL works by URL: ``postgresql+psycopg://user@host/db``.
+
+On SQLite every connection uses WAL, ``synchronous=NORMAL``, a 30 s busy timeout
+and foreign keys; write transactions start with ``BEGIN IMMEDIATE`` so that two
+writers queue for the lock instead of one failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "PAENET_DB_URL"
+DEFAULT_URL = "sqlite:///datasets/annotations.sqlite3"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ALEMBIC_INI = REPO_ROOT / "alembic.ini"
+ALEMBIC_DIR = REPO_ROOT / "alembic"
+BUSY_TIMEOUT_MS = 30_000
+
+
+class SchemaError(RuntimeError):
+    """The database's schema revision is unknown to (newer than) this code."""
+
+
+def resolve_url(url: str | None = None) -> str:
+    return url or os.environ.get(ENV_VAR) or DEFAULT_URL
+
+
+def _sqlite_engine(url: str, immediate: bool) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Store:
+    """A database: a read engine and a write engine (on SQLite: ``BEGIN IMMEDIATE``)."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = resolve_url(url)
+        if self.url.startswith("sqlite"):
+            db_path = self.url.split("///", 1)[-1]
+            if db_path and db_path != ":memory:":
+                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+            self.read_engine = _sqlite_engine(self.url, immediate=False)
+            self.write_engine = _sqlite_engine(self.url, immediate=True)
+        else:
+            self.read_engine = self.write_engine = create_engine(self.url, pool_pre_ping=True)
+        self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """One short write transaction: committed at the end, rolled back on error."""
+        with self._write() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.read_engine.dispose()
+        if self.write_engine is not self.read_engine:
+            self.write_engine.dispose()
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config(str(ALEMBIC_INI)) if ALEMBIC_INI.exists() else Config()
+    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    cfg.attributes["configure_logger"] = False
+    return cfg
+
+
+def current_revision(store: Store) -> str | None:
+    with store.write_engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head
+
+
+def migrate_to_head(store: Store) -> str:
+    """Upgrade the database to the code's head revision (never ``create_all``).
+
+    Raises :class:`SchemaError` when the database carries a revision this code does
+    not know: it was written by a newer version of the tool.
+    """
+    script = ScriptDirectory.from_config(alembic_config(store.url))
+    current = current_revision(store)
+    if current is not None and current not in {s.revision for s in script.walk_revisions()}:
+        raise SchemaError(
+            f"database {store.url} has schema revision {current!r}, which this version of the "
+            f"tool does not know (its newest is {script.get_current_head()!r}): it was written "
+            "by a newer version. Upgrade the tool (git pull; pip install -e .) instead of "
+            "using this database with an older one."
+        )
+    cfg = alembic_config(store.url)
+    with store.write_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    head = script.get_current_head()
+    if current != head:
+        log.info("database %s migrated from %s to %s", store.url, current, head)
+    assert head is not None
+    return head
+
+
+def open_store(url: str | None = None) -> Store:
+    """A store migrated to head: what the app and every CLI call at start."""
+    store = Store(url)
+    migrate_to_head(store)
+    return store

@@ -1,0 +1,1 @@
+"""Services: plain functions over a Session, returning frozen dataclasses."""

@@ -1,0 +1,122 @@
+"""Records returned by the services, and lookups they share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from annotator.store.errors import UnknownDatasetError, UnknownIdentityError
+from annotator.store.models import Annotator, Dataset, Identity, Source
+from paenet.attributes import ATTRIBUTE_KEYS, LabelValue
+
+ANNOTATOR_SOURCE_PREFIX = "annotator:"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    id: int
+    name: str
+    kind: str
+    root: str
+    registered_at: datetime
+    identities: int
+    images: int
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    id: int
+    path: str
+    camera: int
+    modality: str
+
+
+@dataclass(frozen=True)
+class IdentityView:
+    """One identity with its images by camera and every source's labels.
+
+    ``labels[source][(attribute, camera)] = value`` (camera 0 = identity-wide);
+    ``decisions[(attribute, camera)] = value``.
+    """
+
+    dataset: str
+    dataset_root: str
+    pid: int
+    split: str
+    version: int
+    reviewed: bool
+    images: Mapping[int, tuple[ImageInfo, ...]]
+    labels: Mapping[str, Mapping[tuple[str, int], int]]
+    decisions: Mapping[tuple[str, int], int] = field(default_factory=lambda: MappingProxyType({}))
+
+    def label(self, source: str, attribute: str, camera: int = 0) -> int | None:
+        return self.labels.get(source, {}).get((attribute, camera))
+
+
+def pairs(rows: Iterable[Any]) -> dict[Any, Any]:
+    """``{first: second}`` from two-column result rows."""
+    return {a: b for a, b in rows}
+
+
+def validate_attribute(attribute: str) -> str:
+    if attribute not in ATTRIBUTE_KEYS:
+        raise ValueError(f"unknown attribute {attribute!r}; expected one of {ATTRIBUTE_KEYS}")
+    return attribute
+
+
+def validate_value(value: int) -> int:
+    if value not in (LabelValue.NEGATIVE, LabelValue.POSITIVE, LabelValue.UNKNOWN):
+        raise ValueError(f"label value must be 0, 1 or -1 (unknown), got {value!r}")
+    return int(value)
+
+
+def dataset_row(session: Session, name: str) -> Dataset:
+    row = session.scalar(select(Dataset).where(Dataset.name == name))
+    if row is None:
+        names = session.scalars(select(Dataset.name).order_by(Dataset.name)).all()
+        raise UnknownDatasetError(
+            f"no dataset named {name!r} is registered (registered: {', '.join(names) or 'none'})"
+        )
+    return row
+
+
+def identity_row(session: Session, dataset: str, pid: int) -> Identity:
+    ds = dataset_row(session, dataset)
+    row = session.scalar(select(Identity).where(Identity.dataset_id == ds.id, Identity.pid == pid))
+    if row is None:
+        raise UnknownIdentityError(f"dataset {dataset!r} has no identity {pid}")
+    return row
+
+
+def annotator_row(session: Session, name: str) -> Annotator:
+    """The annotator called ``name``, created on first use, with its personal source."""
+    row = session.scalar(select(Annotator).where(Annotator.name == name))
+    if row is None:
+        row = Annotator(name=name)
+        session.add(row)
+        session.flush()
+        session.add(Source(name=annotator_source_name(name), kind="annotator", annotator_id=row.id))
+        session.flush()
+    return row
+
+
+def annotator_source_name(name: str) -> str:
+    return f"{ANNOTATOR_SOURCE_PREFIX}{name}"
+
+
+def source_row(session: Session, name: str) -> Source:
+    row = session.scalar(select(Source).where(Source.name == name))
+    if row is None:
+        names = session.scalars(select(Source.name).order_by(Source.name)).all()
+        raise UnknownDatasetError(f"no label source {name!r} (have: {', '.join(names) or 'none'})")
+    return row
+
+
+def list_sources(session: Session) -> list[str]:
+    return list(session.scalars(select(Source.name).order_by(Source.name)))

@@ -1,0 +1,258 @@
+"""Reading an identity, saving labels with optimistic concurrency, history and undo.
+
+Every change bumps the identity's ``version`` with ``UPDATE … WHERE version = seen``:
+a save based on a stale version changes nothing and raises
+:class:`~annotator.store.errors.StaleVersionError` describing what others changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from annotator.store.errors import StaleVersionError, StoreError
+from annotator.store.models import (
+    IDENTITY_WIDE,
+    Annotator,
+    Decision,
+    HistoryEntry,
+    Identity,
+    Image,
+    Label,
+    Source,
+    utcnow,
+)
+from annotator.store.services.common import (
+    IdentityView,
+    ImageInfo,
+    annotator_row,
+    annotator_source_name,
+    dataset_row,
+    identity_row,
+    source_row,
+    validate_attribute,
+    validate_value,
+)
+from paenet.attributes import attribute as schema_attribute
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    id: int
+    version: int
+    kind: str
+    attribute: str
+    camera: int
+    source: str | None
+    old_value: int | None
+    new_value: int | None
+    annotator: str | None
+    at: datetime
+    undoes: int | None
+
+    def describe(self) -> str:
+        a = schema_attribute(self.attribute)
+        where = "" if self.camera == IDENTITY_WIDE else f" (cam{self.camera})"
+        who = self.annotator or self.source or "?"
+        verb = {"label": "set", "decision": "decided", "undo": "undid to"}[self.kind]
+        return (
+            f"{who} {verb} {a.key}{where}: {_name(a.key, self.old_value)} → "
+            f"{_name(a.key, self.new_value)}"
+        )
+
+
+def _name(key: str, value: int | None) -> str:
+    return "(none)" if value is None else schema_attribute(key).value_name(value)
+
+
+def get_identity(session: Session, dataset: str, pid: int) -> IdentityView:
+    ds = dataset_row(session, dataset)
+    ident = identity_row(session, dataset, pid)
+    images: dict[int, list[ImageInfo]] = {}
+    for img in session.scalars(
+        select(Image).where(Image.identity_id == ident.id).order_by(Image.camera, Image.path)
+    ):
+        images.setdefault(img.camera, []).append(
+            ImageInfo(img.id, img.path, img.camera, img.modality)
+        )
+    labels: dict[str, dict[tuple[str, int], int]] = {}
+    for src, attr, cam, value in session.execute(
+        select(Source.name, Label.attribute, Label.camera, Label.value)
+        .join(Source, Label.source_id == Source.id)
+        .where(Label.identity_id == ident.id)
+    ):
+        labels.setdefault(src, {})[(attr, cam)] = value
+    decisions = {
+        (d.attribute, d.camera): d.value
+        for d in session.scalars(select(Decision).where(Decision.identity_id == ident.id))
+    }
+    return IdentityView(
+        dataset=ds.name,
+        dataset_root=ds.root,
+        pid=pid,
+        split=ident.split,
+        version=ident.version,
+        reviewed=ident.reviewed,
+        images=MappingProxyType({c: tuple(v) for c, v in images.items()}),
+        labels=MappingProxyType({k: MappingProxyType(v) for k, v in labels.items()}),
+        decisions=MappingProxyType(decisions),
+    )
+
+
+def _bump(session: Session, ident: Identity, dataset: str, expected: int) -> int:
+    result = session.execute(
+        update(Identity)
+        .where(Identity.id == ident.id, Identity.version == expected)
+        .values(version=expected + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        actual = session.scalar(select(Identity.version).where(Identity.id == ident.id))
+        changes = [
+            h.describe() for h in history(session, dataset, ident.pid) if h.version > expected
+        ]
+        raise StaleVersionError(dataset, ident.pid, expected, actual or 0, changes)
+    return expected + 1
+
+
+def set_label(
+    session: Session,
+    dataset: str,
+    pid: int,
+    attribute: str,
+    value: int | None,
+    annotator: str,
+    expected_version: int,
+    camera: int = IDENTITY_WIDE,
+) -> int:
+    """Set (or with ``value=None`` clear) the annotator's label; returns the new version."""
+    validate_attribute(attribute)
+    if value is not None:
+        validate_value(value)
+    ident = identity_row(session, dataset, pid)
+    who = annotator_row(session, annotator)
+    src = source_row(session, annotator_source_name(annotator))
+    return _write_label(
+        session, dataset, ident, attribute, camera, src, who, value, expected_version
+    )
+
+
+def _write_label(
+    session: Session,
+    dataset: str,
+    ident: Identity,
+    attribute: str,
+    camera: int,
+    src: Source,
+    who: Annotator,
+    value: int | None,
+    expected_version: int,
+    kind: str = "label",
+    undoes: int | None = None,
+) -> int:
+    version = _bump(session, ident, dataset, expected_version)
+    key = (Label.identity_id == ident.id, Label.attribute == attribute, Label.camera == camera,
+           Label.source_id == src.id)  # fmt: skip
+    old = session.scalar(select(Label.value).where(*key))
+    if value is None:
+        session.execute(delete(Label).where(*key))
+    elif old is None:
+        session.add(Label(identity_id=ident.id, attribute=attribute, camera=camera,
+                          source_id=src.id, value=value, set_by=who.id))  # fmt: skip
+    else:
+        session.execute(
+            update(Label).where(*key).values(value=value, set_by=who.id, updated_at=utcnow())
+        )
+    session.add(HistoryEntry(identity_id=ident.id, version=version, kind=kind, attribute=attribute,
+                             camera=camera, source_id=src.id, old_value=old, new_value=value,
+                             annotator_id=who.id, undoes=undoes))  # fmt: skip
+    session.flush()
+    return version
+
+
+def history(session: Session, dataset: str, pid: int) -> list[HistoryRecord]:
+    """Every change of this identity, oldest first."""
+    ident = identity_row(session, dataset, pid)
+    rows = session.execute(
+        select(HistoryEntry, Source.name, Annotator.name)
+        .outerjoin(Source, HistoryEntry.source_id == Source.id)
+        .outerjoin(Annotator, HistoryEntry.annotator_id == Annotator.id)
+        .where(HistoryEntry.identity_id == ident.id)
+        .order_by(HistoryEntry.id)
+    )
+    return [
+        HistoryRecord(
+            h.id,
+            h.version,
+            h.kind,
+            h.attribute,
+            h.camera,
+            src,
+            h.old_value,
+            h.new_value,
+            who,
+            h.at,
+            h.undoes,
+        )
+        for h, src, who in rows
+    ]
+
+
+def undo_last(
+    session: Session, dataset: str, pid: int, annotator: str, expected_version: int
+) -> int:
+    """Undo this annotator's latest label change on the identity not undone yet.
+
+    The undo is itself a recorded change (kind ``undo``): history stays append-only.
+    """
+    entries = [h for h in history(session, dataset, pid) if h.annotator == annotator]
+    undone = {h.undoes for h in entries if h.undoes is not None}
+    target = next((h for h in reversed(entries) if h.kind == "label" and h.id not in undone), None)
+    if target is None:
+        raise StoreError(f"nothing of {annotator}'s to undo on {dataset} id {pid}")
+    ident = identity_row(session, dataset, pid)
+    who = annotator_row(session, annotator)
+    src = source_row(session, target.source or annotator_source_name(annotator))
+    return _write_label(session, dataset, ident, target.attribute, target.camera, src, who,
+                        target.old_value, expected_version, kind="undo", undoes=target.id)  # fmt: skip
+
+
+def decide(
+    session: Session,
+    dataset: str,
+    pid: int,
+    attribute: str,
+    value: int | None,
+    annotator: str,
+    expected_version: int,
+    camera: int = IDENTITY_WIDE,
+) -> int:
+    """Record (or clear) the final value of an attribute after review."""
+    validate_attribute(attribute)
+    if value is not None:
+        validate_value(value)
+    ident = identity_row(session, dataset, pid)
+    who = annotator_row(session, annotator)
+    version = _bump(session, ident, dataset, expected_version)
+    key = (Decision.identity_id == ident.id, Decision.attribute == attribute,
+           Decision.camera == camera)  # fmt: skip
+    old = session.scalar(select(Decision.value).where(*key))
+    session.execute(delete(Decision).where(*key))
+    if value is not None:
+        session.add(Decision(identity_id=ident.id, attribute=attribute, camera=camera,
+                             value=value, decided_by=who.id))  # fmt: skip
+    session.add(HistoryEntry(identity_id=ident.id, version=version, kind="decision",
+                             attribute=attribute, camera=camera, source_id=None, old_value=old,
+                             new_value=value, annotator_id=who.id))  # fmt: skip
+    session.flush()
+    return version
+
+
+def mark_reviewed(session: Session, dataset: str, pid: int, reviewed: bool = True) -> None:
+    ident = identity_row(session, dataset, pid)
+    ident.reviewed = reviewed
+    session.flush()

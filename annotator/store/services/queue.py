@@ -1,0 +1,197 @@
+"""What needs work: per-identity status, next identity to label, progress, conflicts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from annotator.store.models import IDENTITY_WIDE, Decision, Identity, Label, Source
+from annotator.store.services.common import annotator_source_name, dataset_row, pairs
+from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES
+
+
+class Status(StrEnum):
+    UNLABELLED = "unlabelled"
+    PARTIAL = "partial"
+    CONFLICT = "conflict"
+    DONE = "done"
+
+
+NEEDS_WORK = (Status.UNLABELLED, Status.PARTIAL, Status.CONFLICT)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Known values (0/1) of one attribute that disagree, with who gave which."""
+
+    pid: int
+    split: str
+    attribute: str
+    values: tuple[tuple[str, int, int], ...]
+    """``(source, camera, value)``; camera 0 = identity-wide."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    split: str
+    total: int
+    done: int
+    partial: int
+    unlabelled: int
+    conflict: int
+    reviewed: int
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+
+def _source_id(session: Session, annotator: str) -> int | None:
+    return session.scalar(select(Source.id).where(Source.name == annotator_source_name(annotator)))
+
+
+def next_identity(
+    session: Session,
+    dataset: str,
+    annotator: str,
+    split: str | None = None,
+    after_pid: int | None = None,
+) -> int | None:
+    """The next identity (by pid, wrapping around) that this annotator has not fully labelled.
+
+    One indexed SQL query; "fully" = all attributes set identity-wide (unknown counts).
+    """
+    ds = dataset_row(session, dataset)
+    src = _source_id(session, annotator)
+    join_on = and_(
+        Label.identity_id == Identity.id,
+        Label.source_id == (src if src is not None else -1),
+        Label.camera == IDENTITY_WIDE,
+    )
+    base = (
+        select(Identity.pid)
+        .outerjoin(Label, join_on)
+        .where(Identity.dataset_id == ds.id)
+        .group_by(Identity.id, Identity.pid)
+        .having(func.count(Label.id) < NUM_ATTRIBUTES)
+        .order_by(Identity.pid)
+        .limit(1)
+    )
+    if split is not None:
+        base = base.where(Identity.split == split)
+    if after_pid is not None:
+        found = session.scalar(base.where(Identity.pid > after_pid))
+        if found is not None:
+            return found
+    return session.scalar(base)
+
+
+def neighbour(
+    session: Session, dataset: str, pid: int, step: int, split: str | None = None
+) -> int | None:
+    """The previous (``step=-1``) or next (``step=1``) identity by pid, or None at the ends."""
+    ds = dataset_row(session, dataset)
+    q = select(Identity.pid).where(Identity.dataset_id == ds.id)
+    if split is not None:
+        q = q.where(Identity.split == split)
+    if step > 0:
+        q = q.where(Identity.pid > pid).order_by(Identity.pid)
+    else:
+        q = q.where(Identity.pid < pid).order_by(Identity.pid.desc())
+    return session.scalar(q.limit(1))
+
+
+def _labels_by_identity(session: Session, dataset_id: int):  # type: ignore[no-untyped-def]
+    rows = session.execute(
+        select(Identity.pid, Source.name, Label.attribute, Label.camera, Label.value)
+        .join(Label, Label.identity_id == Identity.id)
+        .join(Source, Source.id == Label.source_id)
+        .where(Identity.dataset_id == dataset_id)
+    )
+    out: dict[int, list[tuple[str, str, int, int]]] = defaultdict(list)
+    for pid, src, attr, cam, value in rows:
+        out[pid].append((src, attr, cam, value))
+    return out
+
+
+def conflicts(
+    session: Session, dataset: str, attribute: str | None = None, include_decided: bool = False
+) -> list[Conflict]:
+    """Attributes whose known values disagree across sources or cameras (undecided ones
+    unless ``include_decided``), sorted by pid and attribute order."""
+    ds = dataset_row(session, dataset)
+    split_of = pairs(
+        session.execute(select(Identity.pid, Identity.split).where(Identity.dataset_id == ds.id))
+    )
+    decided = set(
+        session.execute(
+            select(Identity.pid, Decision.attribute)
+            .join(Decision, Decision.identity_id == Identity.id)
+            .where(Identity.dataset_id == ds.id, Decision.camera == IDENTITY_WIDE)
+        )
+    )
+    out: list[Conflict] = []
+    for pid, labels in sorted(_labels_by_identity(session, ds.id).items()):
+        per_attr: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+        for src, attr, cam, value in labels:
+            per_attr[attr].append((src, cam, value))
+        for attr in ATTRIBUTE_KEYS:
+            if attribute is not None and attr != attribute:
+                continue
+            vals = per_attr.get(attr, [])
+            if len({v for _, _, v in vals if v >= 0}) > 1 and (
+                include_decided or (pid, attr) not in decided
+            ):
+                out.append(Conflict(pid, split_of[pid], attr, tuple(sorted(vals))))
+    return out
+
+
+def statuses(session: Session, dataset: str, annotator: str) -> dict[int, Status]:
+    """Status of every identity for this annotator (conflicts count all sources)."""
+    ds = dataset_row(session, dataset)
+    src_name = annotator_source_name(annotator)
+    pids = session.scalars(select(Identity.pid).where(Identity.dataset_id == ds.id)).all()
+    own: dict[int, int] = defaultdict(int)
+    for pid, labels in _labels_by_identity(session, ds.id).items():
+        own[pid] = sum(1 for src, _, cam, _ in labels if src == src_name and cam == IDENTITY_WIDE)
+    conflicted = {c.pid for c in conflicts(session, dataset)}
+    out: dict[int, Status] = {}
+    for pid in pids:
+        if pid in conflicted:
+            out[pid] = Status.CONFLICT
+        elif own[pid] == 0:
+            out[pid] = Status.UNLABELLED
+        elif own[pid] < NUM_ATTRIBUTES:
+            out[pid] = Status.PARTIAL
+        else:
+            out[pid] = Status.DONE
+    return out
+
+
+def progress(session: Session, dataset: str, annotator: str) -> list[Progress]:
+    """Per split (and ``all``): how many identities this annotator has done."""
+    ds = dataset_row(session, dataset)
+    st = statuses(session, dataset, annotator)
+    rows = session.execute(
+        select(Identity.pid, Identity.split, Identity.reviewed).where(Identity.dataset_id == ds.id)
+    )
+    by_split: dict[str, list[tuple[Status, bool]]] = defaultdict(list)
+    for pid, split, reviewed in rows:
+        by_split[split].append((st[pid], reviewed))
+        by_split["all"].append((st[pid], reviewed))
+    return [
+        Progress(
+            split=split,
+            total=len(items),
+            done=sum(1 for s, _ in items if s is Status.DONE),
+            partial=sum(1 for s, _ in items if s is Status.PARTIAL),
+            unlabelled=sum(1 for s, _ in items if s is Status.UNLABELLED),
+            conflict=sum(1 for s, _ in items if s is Status.CONFLICT),
+            reviewed=sum(1 for _, r in items if r),
+        )
+        for split, items in sorted(by_split.items(), key=lambda kv: (kv[0] == "all", kv[0]))
+    ]
