@@ -1,0 +1,1 @@
+"""Importers and exporters of labels. Each import is one named source, one transaction."""

@@ -1,0 +1,111 @@
+"""Writing one import: a new source, its labels, history rows and version bumps, at once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from annotator.store.errors import StoreError
+from annotator.store.models import HistoryEntry, Identity, Label, Source
+from annotator.store.services.common import dataset_row, validate_attribute, validate_value
+
+
+@dataclass(frozen=True)
+class LabelRow:
+    pid: int
+    attribute: str
+    camera: int
+    value: int
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    source: str
+    identities: int
+    labels: int
+    skipped: dict[str, int] = field(default_factory=dict)
+    """What was not imported and why (e.g. placeholder columns per camera)."""
+    notes: tuple[str, ...] = ()
+
+
+class UnknownIdsError(StoreError):
+    pass
+
+
+def write_import(
+    session: Session,
+    dataset: str,
+    source: str,
+    origin: str,
+    rows: Iterable[LabelRow],
+    skip_unknown_ids: bool = False,
+) -> tuple[int, int, int]:
+    """Insert ``rows`` as source ``source``; returns (identities, labels, skipped unknown ids).
+
+    Refuses an existing source name and, unless ``skip_unknown_ids``, ids the dataset
+    does not have. The caller's transaction makes it all-or-nothing.
+    """
+    ds = dataset_row(session, dataset)
+    if session.scalar(select(Source.id).where(Source.name == source)) is not None:
+        raise StoreError(
+            f"a label source named {source!r} already exists; import under another name "
+            "(--source NAME) so that the two are compared, not mixed"
+        )
+    ids = {
+        pid: iid
+        for pid, iid in session.execute(
+            select(Identity.pid, Identity.id).where(Identity.dataset_id == ds.id)
+        )
+    }
+    rows = list(rows)
+    unknown = sorted({r.pid for r in rows if r.pid not in ids})
+    if unknown and not skip_unknown_ids:
+        raise UnknownIdsError(
+            f"{origin}: {len(unknown)} id(s) are not in dataset {dataset!r} "
+            f"(first: {unknown[:8]}); register the right dataset or pass --skip-unknown-ids"
+        )
+    src = Source(name=source, kind="import", origin=origin)
+    session.add(src)
+    session.flush()
+    kept = [r for r in rows if r.pid in ids]
+    for r in kept:
+        validate_attribute(r.attribute)
+        validate_value(r.value)
+    per_identity: dict[int, list[LabelRow]] = defaultdict(list)
+    for r in kept:
+        per_identity[ids[r.pid]].append(r)
+    versions = {
+        iid: v
+        for iid, v in session.execute(
+            select(Identity.id, Identity.version).where(Identity.id.in_(per_identity))
+        )
+    }
+    if kept:
+        session.execute(
+            insert(Label),
+            [
+                {"identity_id": ids[r.pid], "attribute": r.attribute, "camera": r.camera,
+                 "source_id": src.id, "value": r.value}
+                for r in kept
+            ],
+        )  # fmt: skip
+        session.execute(
+            insert(HistoryEntry),
+            [
+                {"identity_id": iid, "version": versions[iid] + 1, "kind": "label",
+                 "attribute": r.attribute, "camera": r.camera, "source_id": src.id,
+                 "old_value": None, "new_value": r.value}
+                for iid, items in per_identity.items()
+                for r in items
+            ],
+        )  # fmt: skip
+        for iid in per_identity:
+            session.execute(
+                update(Identity).where(Identity.id == iid).values(version=Identity.version + 1)
+            )
+    session.flush()
+    return len(per_identity), len(kept), len(unknown)
