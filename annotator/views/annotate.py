@@ -1,0 +1,274 @@
+"""Annotate: one identity at a time, eight three-state attributes, saved on every click.
+
+Keyboard: ``1``–``8`` set attribute i to its value 1, ``Shift+1``–``8`` to value 0,
+``Alt+1``–``8`` to unknown; ``Left``/``Right`` previous/next identity, ``N`` next
+needing work, ``U`` undo.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from annotator import runtime
+from annotator.deeplink import BadLinkError, parse_link
+from annotator.store.errors import StaleVersionError, StoreError, UnknownIdentityError
+from annotator.store.models import IDENTITY_WIDE
+from annotator.store.services.common import IdentityView, annotator_source_name
+from annotator.store.services.labels import get_identity, history, set_label, undo_last
+from annotator.store.services.queue import neighbour, next_identity, progress
+from annotator.views.common import camera_label, choose_dataset, datasets, image_strip
+from paenet.attributes import ATTRIBUTES, LabelValue
+
+SPLITS_ALL = "all splits"
+HELP = (
+    "**Keys:** `1`–`8` value 1 · `Shift+1`–`8` value 0 · `Alt+1`–`8` unknown · "
+    "`←`/`→` previous/next · `N` next needing work · `U` undo"
+)
+
+
+def _split_filter() -> str | None:
+    split = st.session_state.get("split", SPLITS_ALL)
+    return None if split == SPLITS_ALL else split
+
+
+def _go(pid: int | None) -> None:
+    if pid is None:
+        runtime.flash("info", "No identity there.")
+        return
+    st.session_state["pid"] = pid
+
+
+def _next_needing_work(dataset: str) -> None:
+    who = runtime.annotator_name() or ""
+    with runtime.store().read() as s:
+        pid = next_identity(s, dataset, who, _split_filter(), st.session_state.get("pid"))
+    if pid is None:
+        runtime.flash("success", "Every identity in this selection is fully labelled.")
+    else:
+        st.session_state["pid"] = pid
+
+
+def _step(dataset: str, pid: int, step: int) -> None:
+    with runtime.store().read() as s:
+        _go(neighbour(s, dataset, pid, step, _split_filter()))
+
+
+def _save(dataset: str, pid: int, attribute: str, value: int | None, camera: int) -> None:
+    who = runtime.annotator_name()
+    if not who:
+        runtime.flash("warning", "Enter your name in the sidebar first: every change is signed.")
+        return
+    try:
+        with runtime.store().write() as s:
+            set_label(
+                s, dataset, pid, attribute, value, who, st.session_state["seen_version"], camera
+            )
+    except StaleVersionError as exc:
+        runtime.flash("error", str(exc))
+
+
+def _save_override(dataset: str, pid: int, attribute: str, camera: int, key: str) -> None:
+    choice = st.session_state.get(key)
+    value = None if choice in (None, "identity") else {"0": 0, "1": 1, "?": -1}[choice]
+    _save(dataset, pid, attribute, value, camera)
+
+
+def _undo(dataset: str, pid: int) -> None:
+    who = runtime.annotator_name()
+    if not who:
+        return
+    try:
+        with runtime.store().write() as s:
+            undo_last(s, dataset, pid, who, st.session_state["seen_version"])
+    except StoreError as exc:  # stale version or nothing to undo
+        runtime.flash("warning", str(exc))
+
+
+def _apply_link(names: list[str]) -> None:
+    """Open the identity a pasted link names; ignore the URL we wrote ourselves."""
+    params = {k: st.query_params[k] for k in ("dataset", "pid") if k in st.query_params}
+    if not params or params == st.session_state.get("_linked"):
+        return
+    try:
+        link = parse_link(params, names)
+    except BadLinkError as exc:
+        st.error(f"Ignoring the link: {exc}")
+        return
+    if link.dataset is not None and link.dataset != st.session_state.get("dataset"):
+        st.session_state["dataset"] = link.dataset
+        st.session_state["_view_dataset"] = link.dataset
+        st.session_state.pop("pid", None)
+    if link.pid is not None:
+        st.session_state["pid"] = link.pid
+
+
+def render() -> None:
+    runtime.show_flashes()
+    known = datasets()
+    if not known:
+        st.title("Annotate")
+        st.info(
+            "No dataset is registered yet. Open **Data** to register a SYSU-MM01 or RegDB root "
+            "or to generate the synthetic stand-in."
+        )
+        return
+    _apply_link(sorted(known))
+    dataset = choose_dataset(known)
+    if st.session_state.get("_view_dataset") != dataset:
+        st.session_state.pop("pid", None)  # another dataset was chosen in the sidebar
+        st.session_state["_view_dataset"] = dataset
+    kind = known[dataset].kind
+    st.sidebar.selectbox("Split", [SPLITS_ALL, "train", "val", "test", "other", "all"], key="split")
+    who = runtime.annotator_name()
+    store = runtime.store()
+    with store.read() as s:
+        pid = st.session_state.get("pid")
+        if pid is None:  # first unfinished identity, else the first one
+            pid = next_identity(s, dataset, who or "", _split_filter()) or neighbour(
+                s, dataset, 0, 1, _split_filter()
+            )
+        try:
+            view = get_identity(s, dataset, pid) if pid is not None else None
+        except UnknownIdentityError as exc:
+            st.error(str(exc))
+            view = None
+        rows = progress(s, dataset, who or "") if who else []
+        hist = history(s, dataset, pid) if view is not None else []
+    _sidebar_progress(rows)
+    if view is None:
+        st.info(
+            "Nothing to show: every identity of this selection is labelled, or the split is empty."
+        )
+        return
+    st.session_state["pid"] = view.pid
+    st.session_state["seen_version"] = view.version
+    st.session_state["_linked"] = {"dataset": dataset, "pid": str(view.pid)}
+    st.query_params.from_dict({"dataset": dataset, "pid": str(view.pid)})
+    _header(view, dataset)
+    if not who:
+        st.warning("Enter your name in the sidebar to label: every change is signed.")
+    image_strip(view, kind)
+    _attribute_controls(view, dataset, who)
+    _overrides(view, dataset, kind, who)
+    _history(hist, dataset, view)
+
+
+def _sidebar_progress(rows) -> None:  # type: ignore[no-untyped-def]
+    for row in rows:
+        if row.split == "all" or row.split == st.session_state.get("split"):
+            st.sidebar.progress(
+                row.fraction,
+                text=f"{row.split}: {row.done}/{row.total} done · {row.partial} partial · "
+                f"{row.conflict} in conflict",
+            )
+
+
+def _header(view: IdentityView, dataset: str) -> None:
+    st.title(f"{dataset} · id {view.pid}")
+    st.caption(
+        f"split {view.split} · version {view.version}"
+        + (" · reviewed" if view.reviewed else "")
+        + f" · link: ?dataset={dataset}&pid={view.pid}"
+    )
+    c1, c2, c3, c4 = st.columns(4)
+    c1.button(
+        "← Previous", on_click=_step, args=(dataset, view.pid, -1), shortcut="Left", width="stretch"
+    )
+    c2.button(
+        "Next →", on_click=_step, args=(dataset, view.pid, 1), shortcut="Right", width="stretch"
+    )
+    c3.button(
+        "Next needing work",
+        on_click=_next_needing_work,
+        args=(dataset,),
+        shortcut="N",
+        type="primary",
+        width="stretch",
+    )
+    c4.button(
+        "Undo my last change",
+        on_click=_undo,
+        args=(dataset, view.pid),
+        shortcut="U",
+        width="stretch",
+    )
+    st.markdown(HELP)
+
+
+def _attribute_controls(view: IdentityView, dataset: str, who: str | None) -> None:
+    mine = annotator_source_name(who) if who else None
+    for attr in ATTRIBUTES:
+        current = view.label(mine, attr.key) if mine else None
+        others = {
+            src: vals[(attr.key, IDENTITY_WIDE)]
+            for src, vals in view.labels.items()
+            if src != mine and (attr.key, IDENTITY_WIDE) in vals
+        }
+        cols = st.columns([1.6, 1.5, 1.5, 1.5, 2.4], vertical_alignment="center")
+        cols[0].markdown(f"**{attr.index + 1}. {attr.title}**")
+        n = attr.index + 1
+        for col, value, label, key in (
+            (cols[1], 0, attr.value0, f"Shift+{n}"),
+            (cols[2], 1, attr.value1, f"{n}"),
+            (cols[3], int(LabelValue.UNKNOWN), "unknown", f"Alt+{n}"),
+        ):
+            col.button(
+                label,
+                key=f"set-{attr.key}-{value}",
+                on_click=_save,
+                args=(dataset, view.pid, attr.key, value, IDENTITY_WIDE),
+                type="primary" if current == value else "secondary",
+                shortcut=key,
+                disabled=not who,
+                width="stretch",
+            )
+        if others:
+            cols[4].caption(
+                " · ".join(f"{src}: {attr.value_name(v)}" for src, v in sorted(others.items()))
+            )
+
+
+def _overrides(view: IdentityView, dataset: str, kind: str, who: str | None) -> None:
+    mine = annotator_source_name(who) if who else None
+    with st.expander("Per-camera overrides (an attribute that differs by camera)"):
+        cam = st.selectbox(
+            "Camera",
+            sorted(view.images),
+            format_func=lambda c: camera_label(kind, c),
+            key="override_camera",
+        )
+        for attr in ATTRIBUTES:
+            current = view.label(mine, attr.key, cam) if mine else None
+            key = f"ov-{view.pid}-{cam}-{attr.key}-{view.version}"
+            st.segmented_control(
+                attr.title,
+                ["identity", "0", "1", "?"],
+                format_func=lambda o, a=attr: {
+                    "identity": "as identity",
+                    "0": a.value0,
+                    "1": a.value1,
+                    "?": "unknown",
+                }[o],
+                default={None: "identity", 0: "0", 1: "1", -1: "?"}[current],
+                key=key,
+                on_change=_save_override,
+                args=(dataset, view.pid, attr.key, cam, key),
+                disabled=not who,
+            )
+
+
+def _history(hist, dataset: str, view: IdentityView) -> None:  # type: ignore[no-untyped-def]
+    with st.expander(f"History of this identity ({len(hist)} changes)"):
+        if not hist:
+            st.caption("No changes yet.")
+        for h in reversed(hist[-50:]):
+            st.text(f"v{h.version} {h.at:%Y-%m-%d %H:%M:%S} {h.describe()}")
+    with st.expander("Larger view"):
+        choices = [im for cam in sorted(view.images) for im in view.images[cam]]
+        pick = st.selectbox("Image", choices, format_func=lambda im: im.path, key="large_view")
+        if pick is not None:
+            from annotator.thumbnails import resolve_inside
+
+            st.image(str(resolve_inside(Path(view.dataset_root), pick.path)), width=256)
