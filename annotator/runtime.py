@@ -6,6 +6,7 @@ per action and closed at once (``store.read()`` / ``store.write()``).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,12 +23,13 @@ def app_argv() -> list[str]:
 
 
 @st.cache_resource(show_spinner=False)
-def _config(argv: tuple[str, ...]) -> AppConfig:
-    return load_config(list(argv))
+def _config(argv: tuple[str, ...], env: tuple[tuple[str, str], ...]) -> AppConfig:
+    return load_config(list(argv), dict(env))
 
 
 def config() -> AppConfig:
-    return _config(tuple(app_argv()))
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PAENET_")))
+    return _config(tuple(app_argv()), env)
 
 
 @st.cache_resource(show_spinner="Opening and migrating the database…")

@@ -1,0 +1,190 @@
+"""Page logic through streamlit.testing.v1.AppTest, on a real migrated SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from annotator.store.db import open_store
+from annotator.store.services.labels import get_identity, history, set_label
+from tests.conftest import REPO_ROOT
+
+APP = str(REPO_ROOT / "annotator" / "app.py")
+SYSU = "sysu-synthetic"
+
+
+def _app(**query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def _sign_in(at: AppTest, name: str = "Ada") -> AppTest:
+    at.text_input(key="_annotator_input").input(name)
+    return at.run()
+
+
+def _button(at: AppTest, key: str):  # type: ignore[no-untyped-def]
+    return next(b for b in at.button if b.key == key)
+
+
+def _view(root: Path, pid: int, dataset: str = SYSU):  # type: ignore[no-untyped-def]
+    store = open_store(f"sqlite:///{root / 'annotations.sqlite3'}")
+    with store.read() as s:
+        return get_identity(s, dataset, pid), history(s, dataset, pid)
+
+
+def test_defaults_registered_and_deep_link(data_root: Path) -> None:
+    at = _app(dataset=SYSU, pid="10")
+    assert not at.exception
+    assert at.title[0].value == f"{SYSU} · id 10"
+    assert dict(at.query_params) == {"dataset": SYSU, "pid": "10"}
+    view, _hist = _view(data_root, 10)
+    assert view.label("synth-gt-sysu", "gender") in (0, 1)  # ground truth imported as a source
+
+
+def test_label_by_click_undo_and_history(data_root: Path) -> None:
+    at = _sign_in(_app(dataset=SYSU, pid="6"))
+    _button(at, "set-backpack-1").click()
+    at.run()
+    view, hist = _view(data_root, 6)
+    assert view.label("annotator:Ada", "backpack") == 1
+    assert hist[-1].annotator == "Ada" and hist[-1].new_value == 1
+    assert _button(at, "set-backpack-1").proto.type == "primary"  # the page shows the saved value
+    _button(at, "set-gender--1").click()
+    at.run()
+    assert _view(data_root, 6)[0].label("annotator:Ada", "gender") == -1  # unknown stored as such
+    next(b for b in at.button if b.label == "Undo my last change").click()
+    at.run()
+    view, hist = _view(data_root, 6)
+    assert view.label("annotator:Ada", "gender") is None
+    assert view.label("annotator:Ada", "backpack") == 1
+    assert hist[-1].kind == "undo"
+
+
+def test_navigation_next_needing_work_and_url(data_root: Path) -> None:
+    at = _sign_in(_app(dataset=SYSU, pid="6"))
+    next(b for b in at.button if b.label == "Next →").click()
+    at.run()
+    assert at.title[0].value == f"{SYSU} · id 7"
+    assert dict(at.query_params) == {"dataset": SYSU, "pid": "7"}  # the URL follows
+    next(b for b in at.button if b.label == "← Previous").click()
+    at.run()
+    assert at.title[0].value == f"{SYSU} · id 6"
+    next(b for b in at.button if b.label == "Next needing work").click()
+    at.run()
+    assert at.title[0].value == f"{SYSU} · id 7"  # 6 is not done either, but "next" moves on
+
+
+def test_concurrent_change_is_reported_not_overwritten(data_root: Path) -> None:
+    at = _sign_in(_app(dataset=SYSU, pid="6"))
+    view, _ = _view(data_root, 6)
+    store = open_store(f"sqlite:///{data_root / 'annotations.sqlite3'}")
+    with store.write() as s:
+        set_label(s, SYSU, 6, "glasses", 1, "Bob", view.version)
+    _button(at, "set-glasses-0").click()
+    at.run()
+    assert any("changed meanwhile" in e.value and "Bob set glasses" in e.value for e in at.error)
+    view, _ = _view(data_root, 6)
+    assert view.label("annotator:Ada", "glasses") is None
+    _button(at, "set-glasses-0").click()  # after looking again, the save goes through
+    at.run()
+    assert _view(data_root, 6)[0].label("annotator:Ada", "glasses") == 0
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"dataset": "market1501"}, "unknown dataset 'market1501'"),
+        ({"dataset": SYSU, "pid": "../../etc/passwd"}, "positive integer"),
+    ],
+)
+def test_bad_link_parameters(data_root: Path, query: dict[str, str], message: str) -> None:
+    at = _app(**query)
+    assert not at.exception
+    assert any(message in e.value for e in at.error)
+
+
+def test_unknown_pid_in_link(data_root: Path) -> None:
+    at = _app(dataset=SYSU, pid="4242")
+    assert any("has no identity 4242" in e.value for e in at.error)
+
+
+def test_labelling_needs_a_name(data_root: Path) -> None:
+    at = _app(dataset=SYSU, pid="6")
+    assert any("Enter your name" in w.value for w in at.warning)
+    assert _button(at, "set-gender-1").disabled
+
+
+def test_password_gate(data_root: Path) -> None:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["lab_password"] = "open sesame"
+    at.run()
+    assert not at.title or at.title[0].value == "PAENet attribute studio"
+    at.text_input(key="_password").input("wrong").run()
+    assert any("Wrong password" in e.value for e in at.error)
+    assert not any(b.key and b.key.startswith("set-") for b in at.button)
+    at.text_input(key="_password").input("open sesame").run()
+    assert at.title[0].value.startswith(SYSU) or at.title[0].value.startswith("regdb")
+
+
+def test_newer_database_schema_stops_the_app(data_root: Path) -> None:
+    from sqlalchemy import text
+
+    store = open_store(f"sqlite:///{data_root / 'annotations.sqlite3'}")
+    with store.write_engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'zz_future'"))
+    store.dispose()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert any("newer version" in e.value for e in at.error)
+
+
+def _page(page: str, annotator: str | None = "Rev") -> AppTest:
+    at = AppTest.from_string(
+        f"from annotator.views import {page}\n{page}.render()\n", default_timeout=60
+    )
+    if annotator:
+        at.session_state["annotator"] = annotator
+    return at
+
+
+def test_review_decision(data_root: Path) -> None:
+    at = _app(dataset=SYSU, pid="6")  # registers the defaults
+    view, _ = _view(data_root, 6)
+    truth = view.label("synth-gt-sysu", "backpack")
+    store = open_store(f"sqlite:///{data_root / 'annotations.sqlite3'}")
+    with store.write() as s:
+        set_label(s, SYSU, 6, "backpack", 1 - truth, "Ada", view.version)
+    at = _page("review")
+    at.session_state["dataset"] = SYSU
+    at.run()
+    assert not at.exception
+    assert any("disagreements" in m.value for m in at.markdown)
+    decide = next(b for b in at.button if b.key == f"decide-6-backpack-{truth}")
+    decide.click()
+    at.run()
+    view, _ = _view(data_root, 6)
+    assert view.decisions[("backpack", 0)] == truth
+    assert any("No open disagreement" in s.value for s in at.success)
+
+
+def test_stats_and_data_pages_render(data_root: Path) -> None:
+    _app()
+    at = _page("stats")
+    at.session_state["dataset"] = SYSU
+    at.run()
+    assert not at.exception
+    assert [h.value for h in at.header] == [
+        "Agreement",
+        "Attribute balance and co-occurrence",
+        "Progress over time",
+    ]
+    at = _page("data")
+    at.run()
+    assert not at.exception
+    assert any("paenet-export" in c.value for c in at.caption)
