@@ -1,5 +1,5 @@
 # The README's commands live here. Each target creates what it needs on a fresh machine.
-#   make run    the main job (today: write the synthetic stand-in data and inspect it)
+#   make run    the main job: the annotator app on the default data (http://localhost:8501)
 #   make test   lint + the whole test suite (what CI runs)
 
 VENV      ?= .venv
@@ -24,15 +24,16 @@ setup: $(VENV)/.installed
 system-deps:
 	bash scripts/install-system-deps.sh
 
+# The annotator on the embedded default data: real datasets under $(DATA_ROOT) when
+# present, else the synthetic stand-in, generated once (SCALE=tiny|full).
 run: setup
-	@if [ ! -f $(STAND_IN)/SYSU-MM01/synth_info.json ]; then \
+	@if [ ! -d $(DATA_ROOT)/SYSU-MM01 ] && [ ! -f $(STAND_IN)/SYSU-MM01/synth_info.json ]; then \
 	  $(VENV)/bin/paenet-data synth --layout sysu --scale $(SCALE) --seed $(SEED) \
 	    --out $(STAND_IN)/SYSU-MM01; fi
-	@if [ ! -f $(STAND_IN)/RegDB/synth_info.json ]; then \
+	@if [ ! -d $(DATA_ROOT)/RegDB ] && [ ! -f $(STAND_IN)/RegDB/synth_info.json ]; then \
 	  $(VENV)/bin/paenet-data synth --layout regdb --scale $(SCALE) --seed $(SEED) \
 	    --out $(STAND_IN)/RegDB; fi
-	$(VENV)/bin/paenet-data inspect --dataset sysu $(STAND_IN)/SYSU-MM01
-	$(VENV)/bin/paenet-data inspect --dataset regdb $(STAND_IN)/RegDB
+	$(VENV)/bin/streamlit run annotator/app.py --browser.gatherUsageStats false -- --data-root $(DATA_ROOT)
 
 lint: setup
 	$(VENV)/bin/ruff check .
