@@ -13,43 +13,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import structure_tree, timed
 
-from paenet.data.summary import summarize_sysu  # noqa: E402
-from paenet.data.sysu import read_sysu  # noqa: E402
-
-
-def structure_tree(out: Path) -> Path:
-    """A zero-byte-file tree with the real dataset's ids, cameras and image counts."""
-    from paenet.synth.structure import load_structure
-
-    st = load_structure()
-    for cam, per_pid in st.counts.items():
-        (out / f"cam{cam}").mkdir(parents=True, exist_ok=True)
-        for pid, n in per_pid.items():
-            d = out / f"cam{cam}" / f"{pid:04d}"
-            d.mkdir(parents=True, exist_ok=True)
-            for k in range(1, n + 1):
-                (d / f"{k:04d}.jpg").touch()
-    (out / "exp").mkdir(exist_ok=True)
-    for split, ids in st.splits.items():
-        (out / "exp" / f"{split}_id.txt").write_text(",".join(map(str, ids)))
-    return out
-
-
-def timed(fn, repeat: int) -> list[float]:
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
+from paenet.data.summary import summarize_sysu
+from paenet.data.sysu import read_sysu
 
 
 def main() -> int:

@@ -87,9 +87,11 @@ def dataset_row(session: Session, name: str) -> Dataset:
 
 
 def identity_row(session: Session, dataset: str, pid: int) -> Identity:
-    ds = dataset_row(session, dataset)
-    row = session.scalar(select(Identity).where(Identity.dataset_id == ds.id, Identity.pid == pid))
+    row = session.scalar(
+        select(Identity).join(Dataset).where(Dataset.name == dataset, Identity.pid == pid)
+    )
     if row is None:
+        dataset_row(session, dataset)  # raises UnknownDatasetError if that is the problem
         raise UnknownIdentityError(f"dataset {dataset!r} has no identity {pid}")
     return row
 

@@ -7,6 +7,7 @@ a save based on a stale version changes nothing and raises
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -130,46 +131,69 @@ def set_label(
     camera: int = IDENTITY_WIDE,
 ) -> int:
     """Set (or with ``value=None`` clear) the annotator's label; returns the new version."""
-    validate_attribute(attribute)
-    if value is not None:
-        validate_value(value)
-    ident = identity_row(session, dataset, pid)
-    who = annotator_row(session, annotator)
-    src = source_row(session, annotator_source_name(annotator))
-    return _write_label(
-        session, dataset, ident, attribute, camera, src, who, value, expected_version
+    return set_labels(
+        session, dataset, pid, {attribute: value}, annotator, expected_version, camera
     )
 
 
-def _write_label(
+def set_labels(
+    session: Session,
+    dataset: str,
+    pid: int,
+    values: Mapping[str, int | None],
+    annotator: str,
+    expected_version: int,
+    camera: int = IDENTITY_WIDE,
+) -> int:
+    """Set several of the annotator's labels of one identity as one change (one version)."""
+    for key, value in values.items():
+        validate_attribute(key)
+        if value is not None:
+            validate_value(value)
+    ident = identity_row(session, dataset, pid)
+    who = annotator_row(session, annotator)
+    src = source_row(session, annotator_source_name(annotator))
+    return _write_labels(session, dataset, ident, camera, src, who, values, expected_version)
+
+
+def _write_labels(
     session: Session,
     dataset: str,
     ident: Identity,
-    attribute: str,
     camera: int,
     src: Source,
     who: Annotator,
-    value: int | None,
+    values: Mapping[str, int | None],
     expected_version: int,
     kind: str = "label",
     undoes: int | None = None,
 ) -> int:
     version = _bump(session, ident, dataset, expected_version)
-    key = (Label.identity_id == ident.id, Label.attribute == attribute, Label.camera == camera,
-           Label.source_id == src.id)  # fmt: skip
-    old = session.scalar(select(Label.value).where(*key))
-    if value is None:
-        session.execute(delete(Label).where(*key))
-    elif old is None:
-        session.add(Label(identity_id=ident.id, attribute=attribute, camera=camera,
-                          source_id=src.id, value=value, set_by=who.id))  # fmt: skip
-    else:
-        session.execute(
-            update(Label).where(*key).values(value=value, set_by=who.id, updated_at=utcnow())
+    same = (Label.identity_id == ident.id, Label.camera == camera, Label.source_id == src.id)
+    existing = {
+        attr: value
+        for attr, value in session.execute(
+            select(Label.attribute, Label.value).where(*same, Label.attribute.in_(list(values)))
         )
-    session.add(HistoryEntry(identity_id=ident.id, version=version, kind=kind, attribute=attribute,
-                             camera=camera, source_id=src.id, old_value=old, new_value=value,
-                             annotator_id=who.id, undoes=undoes))  # fmt: skip
+    }
+    for attribute, value in values.items():
+        old = existing.get(attribute)
+        if value is None:
+            if old is not None:
+                session.execute(delete(Label).where(*same, Label.attribute == attribute))
+        elif old is None:
+            session.add(Label(identity_id=ident.id, attribute=attribute, camera=camera,
+                              source_id=src.id, value=value, set_by=who.id))  # fmt: skip
+        elif old != value:
+            session.execute(
+                update(Label)
+                .where(*same, Label.attribute == attribute)
+                .values(value=value, set_by=who.id, updated_at=utcnow())
+            )
+        session.add(HistoryEntry(identity_id=ident.id, version=version, kind=kind,
+                                 attribute=attribute, camera=camera, source_id=src.id,
+                                 old_value=old, new_value=value, annotator_id=who.id,
+                                 undoes=undoes))  # fmt: skip
     session.flush()
     return version
 
@@ -217,8 +241,9 @@ def undo_last(
     ident = identity_row(session, dataset, pid)
     who = annotator_row(session, annotator)
     src = source_row(session, target.source or annotator_source_name(annotator))
-    return _write_label(session, dataset, ident, target.attribute, target.camera, src, who,
-                        target.old_value, expected_version, kind="undo", undoes=target.id)  # fmt: skip
+    return _write_labels(session, dataset, ident, target.camera, src, who,
+                         {target.attribute: target.old_value}, expected_version, kind="undo",
+                         undoes=target.id)  # fmt: skip
 
 
 def decide(

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from annotator.store.models import IDENTITY_WIDE, Decision, Identity, Label, Source
-from annotator.store.services.common import annotator_source_name, dataset_row, pairs
+from annotator.store.services.common import annotator_source_name, dataset_row
 from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES
 
 
@@ -105,17 +105,31 @@ def neighbour(
     return session.scalar(q.limit(1))
 
 
-def _labels_by_identity(session: Session, dataset_id: int):  # type: ignore[no-untyped-def]
-    rows = session.execute(
-        select(Identity.pid, Source.name, Label.attribute, Label.camera, Label.value)
+def _conflicted_pairs(
+    session: Session, dataset_id: int, attribute: str | None, include_decided: bool
+) -> set[tuple[int, str]]:
+    """(pid, attribute) whose known values disagree: one aggregate query."""
+    q = (
+        select(Identity.pid, Label.attribute)
         .join(Label, Label.identity_id == Identity.id)
-        .join(Source, Source.id == Label.source_id)
-        .where(Identity.dataset_id == dataset_id)
+        .where(Identity.dataset_id == dataset_id, Label.value >= 0)
+        .group_by(Identity.pid, Label.attribute)
+        .having(func.min(Label.value) != func.max(Label.value))
     )
-    out: dict[int, list[tuple[str, str, int, int]]] = defaultdict(list)
-    for pid, src, attr, cam, value in rows:
-        out[pid].append((src, attr, cam, value))
-    return out
+    if attribute is not None:
+        q = q.where(Label.attribute == attribute)
+    pairs = {(pid, attr) for pid, attr in session.execute(q)}
+    if pairs and not include_decided:
+        decided = {
+            (pid, attr)
+            for pid, attr in session.execute(
+                select(Identity.pid, Decision.attribute)
+                .join(Decision, Decision.identity_id == Identity.id)
+                .where(Identity.dataset_id == dataset_id, Decision.camera == IDENTITY_WIDE)
+            )
+        }
+        pairs -= decided
+    return pairs
 
 
 def conflicts(
@@ -124,48 +138,56 @@ def conflicts(
     """Attributes whose known values disagree across sources or cameras (undecided ones
     unless ``include_decided``), sorted by pid and attribute order."""
     ds = dataset_row(session, dataset)
-    split_of = pairs(
-        session.execute(select(Identity.pid, Identity.split).where(Identity.dataset_id == ds.id))
-    )
-    decided = set(
-        session.execute(
-            select(Identity.pid, Decision.attribute)
-            .join(Decision, Decision.identity_id == Identity.id)
-            .where(Identity.dataset_id == ds.id, Decision.camera == IDENTITY_WIDE)
+    pairs = _conflicted_pairs(session, ds.id, attribute, include_decided)
+    if not pairs:
+        return []
+    pids = sorted({pid for pid, _ in pairs})
+    details: dict[tuple[int, str], list[tuple[str, int, int]]] = defaultdict(list)
+    splits: dict[int, str] = {}
+    for pid, split, src, attr, cam, value in session.execute(
+        select(
+            Identity.pid, Identity.split, Source.name, Label.attribute, Label.camera, Label.value
         )
-    )
-    out: list[Conflict] = []
-    for pid, labels in sorted(_labels_by_identity(session, ds.id).items()):
-        per_attr: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-        for src, attr, cam, value in labels:
-            per_attr[attr].append((src, cam, value))
-        for attr in ATTRIBUTE_KEYS:
-            if attribute is not None and attr != attribute:
-                continue
-            vals = per_attr.get(attr, [])
-            if len({v for _, _, v in vals if v >= 0}) > 1 and (
-                include_decided or (pid, attr) not in decided
-            ):
-                out.append(Conflict(pid, split_of[pid], attr, tuple(sorted(vals))))
-    return out
+        .join(Label, Label.identity_id == Identity.id)
+        .join(Source, Source.id == Label.source_id)
+        .where(Identity.dataset_id == ds.id, Identity.pid.in_(pids))
+    ):
+        splits[pid] = split
+        if (pid, attr) in pairs:
+            details[(pid, attr)].append((src, cam, value))
+    order = {k: i for i, k in enumerate(ATTRIBUTE_KEYS)}
+    return [
+        Conflict(pid, splits[pid], attr, tuple(sorted(details[(pid, attr)])))
+        for pid, attr in sorted(pairs, key=lambda p: (p[0], order[p[1]]))
+    ]
 
 
 def statuses(session: Session, dataset: str, annotator: str) -> dict[int, Status]:
     """Status of every identity for this annotator (conflicts count all sources)."""
     ds = dataset_row(session, dataset)
-    src_name = annotator_source_name(annotator)
-    pids = session.scalars(select(Identity.pid).where(Identity.dataset_id == ds.id)).all()
-    own: dict[int, int] = defaultdict(int)
-    for pid, labels in _labels_by_identity(session, ds.id).items():
-        own[pid] = sum(1 for src, _, cam, _ in labels if src == src_name and cam == IDENTITY_WIDE)
-    conflicted = {c.pid for c in conflicts(session, dataset)}
+    src = _source_id(session, annotator)
+    own = {
+        pid: n
+        for pid, n in session.execute(
+            select(Identity.pid, func.count(Label.id))
+            .join(Label, Label.identity_id == Identity.id)
+            .where(
+                Identity.dataset_id == ds.id,
+                Label.source_id == (src if src is not None else -1),
+                Label.camera == IDENTITY_WIDE,
+            )
+            .group_by(Identity.pid)
+        )
+    }
+    conflicted = {pid for pid, _ in _conflicted_pairs(session, ds.id, None, False)}
     out: dict[int, Status] = {}
-    for pid in pids:
+    for pid in session.scalars(select(Identity.pid).where(Identity.dataset_id == ds.id)):
+        n = own.get(pid, 0)
         if pid in conflicted:
             out[pid] = Status.CONFLICT
-        elif own[pid] == 0:
+        elif n == 0:
             out[pid] = Status.UNLABELLED
-        elif own[pid] < NUM_ATTRIBUTES:
+        elif n < NUM_ATTRIBUTES:
             out[pid] = Status.PARTIAL
         else:
             out[pid] = Status.DONE
