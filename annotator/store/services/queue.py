@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from annotator.store.models import IDENTITY_WIDE, Decision, Identity, Label, Source
@@ -67,17 +67,20 @@ def next_identity(
     """
     ds = dataset_row(session, dataset)
     src = _source_id(session, annotator)
-    join_on = and_(
-        Label.identity_id == Identity.id,
-        Label.source_id == (src if src is not None else -1),
-        Label.camera == IDENTITY_WIDE,
+    own = (
+        select(func.count(Label.id))
+        .where(
+            Label.identity_id == Identity.id,
+            Label.source_id == (src if src is not None else -1),
+            Label.camera == IDENTITY_WIDE,
+        )
+        .correlate(Identity)
+        .scalar_subquery()
     )
+    # a correlated count stops at the first unfinished identity instead of grouping all
     base = (
         select(Identity.pid)
-        .outerjoin(Label, join_on)
-        .where(Identity.dataset_id == ds.id)
-        .group_by(Identity.id, Identity.pid)
-        .having(func.count(Label.id) < NUM_ATTRIBUTES)
+        .where(Identity.dataset_id == ds.id, own < NUM_ATTRIBUTES)
         .order_by(Identity.pid)
         .limit(1)
     )
