@@ -124,3 +124,26 @@ def test_bad_input(sysu_store: Store) -> None:
             set_label(s, "sysu", 1, "hat", 1, "ann", 0)
         with pytest.raises(ValueError, match="0, 1 or -1"):
             set_label(s, "sysu", 1, "gender", 2, "ann", 0)
+
+
+def test_effective_label_per_image(sysu_store: Store) -> None:
+    from annotator.store.services.labels import effective_labels
+
+    with sysu_store.write() as s:
+        v = set_label(s, "sysu", 6, "backpack", 1, "alice", 0)
+        v = set_label(s, "sysu", 6, "backpack", 0, "alice", v, camera=1)  # seen from the front
+        v = set_label(s, "sysu", 6, "gender", 1, "alice", v)
+        v = set_label(s, "sysu", 6, "gender", 0, "bob", v)
+        v = set_label(s, "sysu", 6, "glasses", 1, "bob", v)
+    with sysu_store.read() as s:
+        view = get_identity(s, "sysu", 6)
+    alice_cam1 = effective_labels(view, 1, "annotator:alice")
+    assert alice_cam1["backpack"] == 0 and alice_cam1["gender"] == 1
+    assert alice_cam1["glasses"] == -1  # alice never said: unknown, not 0
+    assert effective_labels(view, 4, "annotator:alice")["backpack"] == 1
+    pooled = effective_labels(view, 4)
+    assert pooled["gender"] == -1 and pooled["glasses"] == 1 and pooled["backpack"] == 1
+    with sysu_store.write() as s:
+        decide(s, "sysu", 6, "gender", 1, "carol", view.version)
+    with sysu_store.read() as s:
+        assert effective_labels(get_identity(s, "sysu", 6), 4)["gender"] == 1

@@ -38,6 +38,7 @@ from annotator.store.services.common import (
     validate_attribute,
     validate_value,
 )
+from paenet.attributes import ATTRIBUTE_KEYS, LabelValue
 from paenet.attributes import attribute as schema_attribute
 
 
@@ -281,3 +282,28 @@ def mark_reviewed(session: Session, dataset: str, pid: int, reviewed: bool = Tru
     ident = identity_row(session, dataset, pid)
     ident.reviewed = reviewed
     session.flush()
+
+
+def effective_labels(view: IdentityView, camera: int, source: str | None = None) -> dict[str, int]:
+    """The label of every attribute for one image of ``camera`` (-1 = unknown).
+
+    Policy, in order: a decision for this camera, then an identity-wide decision; then,
+    with ``source``, that source's camera override, else its identity-wide label;
+    without ``source``, the value every source agrees on (each source's override for
+    this camera, else its identity-wide label) and unknown when they disagree.
+    """
+    out: dict[str, int] = {}
+    for key in ATTRIBUTE_KEYS:
+        decided = view.decisions.get((key, camera), view.decisions.get((key, IDENTITY_WIDE)))
+        if decided is not None:
+            out[key] = decided
+            continue
+        sources = [source] if source is not None else sorted(view.labels)
+        values = set()
+        for src in sources:
+            labels = view.labels.get(src, {})
+            value = labels.get((key, camera), labels.get((key, IDENTITY_WIDE)))
+            if value is not None and value >= 0:
+                values.add(value)
+        out[key] = values.pop() if len(values) == 1 else int(LabelValue.UNKNOWN)
+    return out
