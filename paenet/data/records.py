@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import PurePosixPath
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
 
 
 class Modality(StrEnum):
@@ -40,3 +43,25 @@ class Sample:
     pid: int
     camera: int
     modality: Modality
+
+
+@dataclass(frozen=True)
+class DatasetIndex:
+    """Every image of a dataset root as records, sorted by (pid, camera, file)."""
+
+    root: Path
+    samples: tuple[Sample, ...]
+
+    @cached_property
+    def _by_pid(self) -> Mapping[int, tuple[Sample, ...]]:
+        grouped: dict[int, list[Sample]] = {}
+        for s in self.samples:
+            grouped.setdefault(s.pid, []).append(s)
+        return MappingProxyType({pid: tuple(v) for pid, v in sorted(grouped.items())})
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        return tuple(self._by_pid)
+
+    def samples_of(self, pid: int) -> tuple[Sample, ...]:
+        return self._by_pid.get(pid, ())

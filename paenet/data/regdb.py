@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 from paenet.data.errors import DatasetError
-from paenet.data.records import Camera, Location, Modality, Sample
+from paenet.data.records import Camera, DatasetIndex, Location, Modality, Sample
 
 log = logging.getLogger(__name__)
 
@@ -57,23 +58,15 @@ class IdxEntry:
 
 
 @dataclass(frozen=True)
-class RegdbDataset:
+class RegdbDataset(DatasetIndex):
     """Every image of a RegDB root as records; idx files are read on demand."""
-
-    root: Path
-    samples: tuple[Sample, ...]
-    _by_path: Mapping[PurePosixPath, Sample] = field(repr=False, compare=False)
-    _by_pid: Mapping[int, tuple[Sample, ...]] = field(repr=False, compare=False)
 
     name = NAME
     cameras = CAMERAS
 
-    @property
-    def pids(self) -> tuple[int, ...]:
-        return tuple(sorted(self._by_pid))
-
-    def samples_of(self, pid: int) -> tuple[Sample, ...]:
-        return self._by_pid.get(pid, ())
+    @cached_property
+    def _by_path(self) -> Mapping[PurePosixPath, Sample]:
+        return MappingProxyType({s.path: s for s in self.samples})
 
     def read_idx(self, part: str, modality: Modality, trial: int) -> tuple[IdxEntry, ...]:
         """Parse one idx file; every path must be an indexed image of that modality."""
@@ -147,16 +140,8 @@ def read_regdb(root: Path | str) -> RegdbDataset:
         samples.extend(_scan_modality(root, dirname, modality))
     if not (root / "idx").is_dir():
         raise DatasetError(root / "idx", "missing the 'idx/' folder with the trial files")
-    samples.sort(key=lambda s: (s.pid, s.camera, s.path))
-    by_pid: dict[int, list[Sample]] = {}
-    for s in samples:
-        by_pid.setdefault(s.pid, []).append(s)
-    return RegdbDataset(
-        root=root,
-        samples=tuple(samples),
-        _by_path=MappingProxyType({s.path: s for s in samples}),
-        _by_pid=MappingProxyType({pid: tuple(v) for pid, v in sorted(by_pid.items())}),
-    )
+    samples.sort(key=lambda s: (s.pid, s.camera))  # stable: file order kept within a folder
+    return RegdbDataset(root=root, samples=tuple(samples))
 
 
 def _scan_modality(root: Path, dirname: str, modality: Modality) -> list[Sample]:

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 from paenet.data.errors import DatasetError
-from paenet.data.records import Camera, Location, Modality, Sample
+from paenet.data.records import Camera, DatasetIndex, Location, Modality, Sample
 
 log = logging.getLogger(__name__)
 
@@ -75,23 +75,13 @@ def parse_id_line(path: Path) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class SysuDataset:
+class SysuDataset(DatasetIndex):
     """Every image of a SYSU-MM01 root as records, and its split files."""
 
-    root: Path
-    samples: tuple[Sample, ...]
-    splits: Mapping[str, tuple[int, ...]]
-    _by_pid: Mapping[int, tuple[Sample, ...]] = field(repr=False, compare=False)
+    splits: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
     name = NAME
     cameras = CAMERAS
-
-    @property
-    def pids(self) -> tuple[int, ...]:
-        return tuple(sorted(self._by_pid))
-
-    def samples_of(self, pid: int) -> tuple[Sample, ...]:
-        return self._by_pid.get(pid, ())
 
     def images(self, pid: int, camera: int) -> tuple[Sample, ...]:
         """Images of one person in one camera, in sorted file order (the protocol's order)."""
@@ -147,26 +137,18 @@ def read_sysu(root: Path | str) -> SysuDataset:
         if split in REQUIRED_SPLITS or path.exists():
             splits[split] = parse_id_line(path)
     samples.sort(key=lambda s: (s.pid, s.camera))  # stable: file order kept within a folder
-    by_pid: dict[int, list[Sample]] = {}
-    for s in samples:
-        by_pid.setdefault(s.pid, []).append(s)
+    have = {s.pid for s in samples}
     for split in REQUIRED_SPLITS:
         path = exp / f"{split}_id.txt"
-        missing = [pid for pid in splits[split] if pid not in by_pid]
+        missing = [pid for pid in splits[split] if pid not in have]
         if missing:
             raise DatasetError(
                 path,
                 f"{len(missing)} id(s) listed in the split have no images in any cam*/ folder "
                 f"(first: {missing[:5]})",
             )
-    grouped = {pid: tuple(v) for pid, v in sorted(by_pid.items())}
-    log.debug("indexed %d SYSU-MM01 images of %d ids under %s", len(samples), len(grouped), root)
-    return SysuDataset(
-        root=root,
-        samples=tuple(samples),
-        splits=MappingProxyType(splits),
-        _by_pid=MappingProxyType(grouped),
-    )
+    log.debug("indexed %d SYSU-MM01 images of %d ids under %s", len(samples), len(have), root)
+    return SysuDataset(root=root, samples=tuple(samples), splits=MappingProxyType(splits))
 
 
 def _scan_camera(root: Path, cam: int) -> list[Sample]:
