@@ -176,7 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     infer_med = {k: statistics.median(v) for k, v in infer_t.items()}
     memory = {name: peak_memory(name, args) for name in models}
 
-    cmd = " ".join(["python", "benchmarks/bench_model.py", *(argv or sys.argv[1:])])
+    try:
+        python = str(Path(sys.executable).relative_to(REPO))
+    except ValueError:
+        python = sys.executable
+    cmd = " ".join([python, "benchmarks/bench_model.py", *(argv or sys.argv[1:])])
     print(
         f"# PAENet vs baseline, {args.backbone}, CPU, {args.threads} threads, torch {torch.__version__}"
     )

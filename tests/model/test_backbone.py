@@ -110,3 +110,15 @@ def test_foreign_state_dict_is_rejected(tmp_path):
     torch.save({"not.a.resnet": torch.zeros(1)}, tmp_path / "bad.pth")
     with pytest.raises(ValueError, match="do not fit"):
         build_resnet("resnet18", str(tmp_path / "bad.pth"))
+
+
+def test_nothing_is_ever_downloaded(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("tried to download")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(PretrainedWeightsNotFoundError):
+        TwoStreamResNet("resnet18", pretrained="imagenet")
+    TwoStreamResNet("resnet18", pretrained="none")
