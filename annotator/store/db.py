@@ -114,12 +114,19 @@ def head_revision() -> str:
     return head
 
 
-def migrate_to_head(store: Store) -> str:
-    """Upgrade the database to the code's head revision (never ``create_all``).
+def migrate_to_head(store: Store | str) -> str:
+    """Upgrade the database (a :class:`Store` or a URL) to the code's head revision (never
+    ``create_all``); returns the head revision.
 
     Raises :class:`SchemaError` when the database carries a revision this code does
     not know: it was written by a newer version of the tool.
     """
+    if isinstance(store, str):
+        owned = Store(store)
+        try:
+            return migrate_to_head(owned)
+        finally:
+            owned.dispose()
     script = ScriptDirectory.from_config(alembic_config(store.url))
     current = current_revision(store)
     if current is not None and current not in {s.revision for s in script.walk_revisions()}:

@@ -16,7 +16,7 @@ import pytest
 from annotator.store.db import Store, open_store
 from annotator.store.services.datasets import register_dataset
 from tests.annotator.server import free_port
-from tests.data.trees import small_sysu
+from tests.data.trees import reference_structure, small_sysu, write_sysu
 
 
 def _pg_bin() -> Path | None:
@@ -99,3 +99,11 @@ def sysu_store(store: Store, tmp_path: Path) -> Store:
     with store.write() as s:
         register_dataset(s, "sysu", "sysu", root)
     return store
+
+
+@pytest.fixture(scope="session")
+def real_sysu_tree(reference_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A zero-byte SYSU-MM01 tree with the real ids, cameras and counts (45,863 images),
+    written once per test session (it takes seconds)."""
+    counts, splits = reference_structure(reference_dir)
+    return write_sysu(tmp_path_factory.mktemp("sysu") / "SYSU-MM01", counts, splits)

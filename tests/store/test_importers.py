@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,6 @@ from annotator.store.services.agreement import agreement
 from annotator.store.services.datasets import register_dataset
 from annotator.store.services.labels import decide, get_identity, set_label
 from annotator.store.services.queue import conflicts
-from tests.data.trees import reference_structure, write_sysu
 
 
 @pytest.fixture(scope="module")
@@ -26,18 +26,13 @@ def release(reference_dir: Path) -> Path:
     return reference_dir / "paenet-attribute-release"
 
 
-@pytest.fixture(scope="module")
-def real_tree(reference_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    counts, splits = reference_structure(reference_dir)
-    return write_sysu(tmp_path_factory.mktemp("sysu") / "SYSU-MM01", counts, splits)
-
-
 @pytest.fixture
-def real_store(real_tree: Path, tmp_path: Path) -> Store:
+def real_store(real_sysu_tree: Path, tmp_path: Path) -> Iterator[Store]:
     store = open_store(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     with store.write() as s:
-        register_dataset(s, "sysu", "sysu", real_tree)
-    return store
+        register_dataset(s, "sysu", "sysu", real_sysu_tree)
+    yield store
+    store.dispose()
 
 
 def test_mat_import_counts_placeholders_and_disagreements(real_store: Store, release: Path) -> None:

@@ -44,4 +44,6 @@ def test_newer_schema_is_refused_with_a_clear_message(db_url: str) -> None:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
     with pytest.raises(SchemaError, match="'9999_future'.*newer version"):
         migrate_to_head(store)
+    with pytest.raises(SchemaError, match="does not know"):
+        migrate_to_head(db_url)  # the URL form, as the CLI and the app call it
     store.dispose()

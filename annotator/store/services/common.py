@@ -108,6 +108,30 @@ def annotator_row(session: Session, name: str) -> Annotator:
     return row
 
 
+def annotator_ids(session: Session, name: str) -> tuple[int, int]:
+    """``(annotator id, id of their personal source)`` in one query; created on first use."""
+    row = session.execute(
+        select(Annotator.id, Source.id)
+        .join(Source, Source.annotator_id == Annotator.id)
+        .where(Annotator.name == name, Source.name == annotator_source_name(name))
+    ).first()
+    if row is None:
+        who = annotator_row(session, name)
+        return who.id, source_row(session, annotator_source_name(name)).id
+    return row[0], row[1]
+
+
+def identity_id(session: Session, dataset: str, pid: int) -> int:
+    """The row id of ``dataset``'s identity ``pid`` in one query (no ORM object)."""
+    found = session.scalar(
+        select(Identity.id).join(Dataset).where(Dataset.name == dataset, Identity.pid == pid)
+    )
+    if found is None:
+        identity_row(session, dataset, pid)  # raises the right error
+    assert found is not None
+    return found
+
+
 def annotator_source_name(name: str) -> str:
     return f"{ANNOTATOR_SOURCE_PREFIX}{name}"
 

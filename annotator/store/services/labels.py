@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from annotator.store.errors import StaleVersionError, StoreError
 from annotator.store.models import (
     IDENTITY_WIDE,
     Annotator,
+    Dataset,
     Decision,
     HistoryEntry,
     Identity,
@@ -30,9 +31,9 @@ from annotator.store.models import (
 from annotator.store.services.common import (
     IdentityView,
     ImageInfo,
-    annotator_row,
+    annotator_ids,
     annotator_source_name,
-    dataset_row,
+    identity_id,
     identity_row,
     source_row,
     validate_attribute,
@@ -72,52 +73,71 @@ def _name(key: str, value: int | None) -> str:
 
 
 def get_identity(session: Session, dataset: str, pid: int) -> IdentityView:
-    ds = dataset_row(session, dataset)
-    ident = identity_row(session, dataset, pid)
+    """The identity with its images by camera, every source's labels and the decisions.
+
+    Four column queries (no ORM objects): identity, images, labels, decisions.
+    """
+    row = session.execute(
+        select(Dataset.name, Dataset.root, Identity.id, Identity.split, Identity.version,
+               Identity.reviewed)
+        .join(Identity, Identity.dataset_id == Dataset.id)
+        .where(Dataset.name == dataset, Identity.pid == pid)
+    ).first()  # fmt: skip
+    if row is None:
+        identity_row(session, dataset, pid)  # raises the right error
+    assert row is not None
+    ds_name, ds_root, iid, split, version, reviewed = row
     images: dict[int, list[ImageInfo]] = {}
-    for img in session.scalars(
-        select(Image).where(Image.identity_id == ident.id).order_by(Image.camera, Image.path)
+    for img_id, path, cam, modality in session.execute(
+        select(Image.id, Image.path, Image.camera, Image.modality)
+        .where(Image.identity_id == iid)
+        .order_by(Image.camera, Image.path)
     ):
-        images.setdefault(img.camera, []).append(
-            ImageInfo(img.id, img.path, img.camera, img.modality)
-        )
+        images.setdefault(cam, []).append(ImageInfo(img_id, path, cam, modality))
     labels: dict[str, dict[tuple[str, int], int]] = {}
     for src, attr, cam, value in session.execute(
         select(Source.name, Label.attribute, Label.camera, Label.value)
         .join(Source, Label.source_id == Source.id)
-        .where(Label.identity_id == ident.id)
+        .where(Label.identity_id == iid)
     ):
         labels.setdefault(src, {})[(attr, cam)] = value
     decisions = {
-        (d.attribute, d.camera): d.value
-        for d in session.scalars(select(Decision).where(Decision.identity_id == ident.id))
+        (attr, cam): value
+        for attr, cam, value in session.execute(
+            select(Decision.attribute, Decision.camera, Decision.value).where(
+                Decision.identity_id == iid
+            )
+        )
     }
     return IdentityView(
-        dataset=ds.name,
-        dataset_root=ds.root,
+        dataset=ds_name,
+        dataset_root=ds_root,
         pid=pid,
-        split=ident.split,
-        version=ident.version,
-        reviewed=ident.reviewed,
+        split=split,
+        version=version,
+        reviewed=reviewed,
         images=MappingProxyType({c: tuple(v) for c, v in images.items()}),
         labels=MappingProxyType({k: MappingProxyType(v) for k, v in labels.items()}),
         decisions=MappingProxyType(decisions),
     )
 
 
-def _bump(session: Session, ident: Identity, dataset: str, expected: int) -> int:
+def _bump(session: Session, iid: int, dataset: str, pid: int, expected: int) -> int:
+    """``UPDATE … SET version = expected + 1 WHERE version = expected``, else the conflict.
+
+    On PostgreSQL a concurrent writer's UPDATE waits for the row lock and then sees the
+    new version, so exactly one of two saves based on the same version wins.
+    """
     result = session.execute(
         update(Identity)
-        .where(Identity.id == ident.id, Identity.version == expected)
+        .where(Identity.id == iid, Identity.version == expected)
         .values(version=expected + 1)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        actual = session.scalar(select(Identity.version).where(Identity.id == ident.id))
-        changes = [
-            h.describe() for h in history(session, dataset, ident.pid) if h.version > expected
-        ]
-        raise StaleVersionError(dataset, ident.pid, expected, actual or 0, changes)
+        actual = session.scalar(select(Identity.version).where(Identity.id == iid))
+        changes = [h.describe() for h in history(session, dataset, pid) if h.version > expected]
+        raise StaleVersionError(dataset, pid, expected, actual or 0, changes)
     return expected + 1
 
 
@@ -146,56 +166,66 @@ def set_labels(
     expected_version: int,
     camera: int = IDENTITY_WIDE,
 ) -> int:
-    """Set several of the annotator's labels of one identity as one change (one version)."""
+    """Set several of the annotator's labels of one identity as one change (one version).
+
+    Raises :class:`StaleVersionError` (nothing written) when the identity's version is
+    no longer ``expected_version``; returns the new version otherwise.
+    """
     for key, value in values.items():
         validate_attribute(key)
         if value is not None:
             validate_value(value)
-    ident = identity_row(session, dataset, pid)
-    who = annotator_row(session, annotator)
-    src = source_row(session, annotator_source_name(annotator))
-    return _write_labels(session, dataset, ident, camera, src, who, values, expected_version)
+    iid = identity_id(session, dataset, pid)
+    who, src = annotator_ids(session, annotator)
+    return _write_labels(session, dataset, pid, iid, camera, src, who, values, expected_version)
 
 
 def _write_labels(
     session: Session,
     dataset: str,
-    ident: Identity,
+    pid: int,
+    iid: int,
     camera: int,
-    src: Source,
-    who: Annotator,
+    src: int,
+    who: int,
     values: Mapping[str, int | None],
     expected_version: int,
     kind: str = "label",
     undoes: int | None = None,
 ) -> int:
-    version = _bump(session, ident, dataset, expected_version)
-    same = (Label.identity_id == ident.id, Label.camera == camera, Label.source_id == src.id)
+    """Bump the version, then replace the changed labels and append one history row per
+    attribute (also when unchanged: the history shows every save). A fixed number of
+    statements whatever the number of attributes."""
+    version = _bump(session, iid, dataset, pid, expected_version)
+    same = (Label.identity_id == iid, Label.camera == camera, Label.source_id == src)
     existing = {
         attr: value
         for attr, value in session.execute(
             select(Label.attribute, Label.value).where(*same, Label.attribute.in_(list(values)))
         )
     }
-    for attribute, value in values.items():
-        old = existing.get(attribute)
-        if value is None:
-            if old is not None:
-                session.execute(delete(Label).where(*same, Label.attribute == attribute))
-        elif old is None:
-            session.add(Label(identity_id=ident.id, attribute=attribute, camera=camera,
-                              source_id=src.id, value=value, set_by=who.id))  # fmt: skip
-        elif old != value:
-            session.execute(
-                update(Label)
-                .where(*same, Label.attribute == attribute)
-                .values(value=value, set_by=who.id, updated_at=utcnow())
-            )
-        session.add(HistoryEntry(identity_id=ident.id, version=version, kind=kind,
-                                 attribute=attribute, camera=camera, source_id=src.id,
-                                 old_value=old, new_value=value, annotator_id=who.id,
-                                 undoes=undoes))  # fmt: skip
-    session.flush()
+    changed = [a for a, v in values.items() if existing.get(a) != v]
+    replaced = [a for a in changed if a in existing]
+    if replaced:
+        session.execute(delete(Label).where(*same, Label.attribute.in_(replaced)))
+    now = utcnow()
+    new_rows = [
+        {"identity_id": iid, "attribute": a, "camera": camera, "source_id": src,
+         "value": values[a], "set_by": who, "updated_at": now}
+        for a in changed
+        if values[a] is not None
+    ]  # fmt: skip
+    if new_rows:
+        session.execute(insert(Label), new_rows)
+    session.execute(
+        insert(HistoryEntry),
+        [
+            {"identity_id": iid, "version": version, "kind": kind, "attribute": a,
+             "camera": camera, "source_id": src, "old_value": existing.get(a), "new_value": v,
+             "annotator_id": who, "undoes": undoes, "at": now}
+            for a, v in values.items()
+        ],
+    )  # fmt: skip
     return version
 
 
@@ -239,10 +269,10 @@ def undo_last(
     target = next((h for h in reversed(entries) if h.kind == "label" and h.id not in undone), None)
     if target is None:
         raise StoreError(f"nothing of {annotator}'s to undo on {dataset} id {pid}")
-    ident = identity_row(session, dataset, pid)
-    who = annotator_row(session, annotator)
-    src = source_row(session, target.source or annotator_source_name(annotator))
-    return _write_labels(session, dataset, ident, target.camera, src, who,
+    iid = identity_id(session, dataset, pid)
+    who, _ = annotator_ids(session, annotator)
+    src = source_row(session, target.source or annotator_source_name(annotator)).id
+    return _write_labels(session, dataset, pid, iid, target.camera, src, who,
                          {target.attribute: target.old_value}, expected_version, kind="undo",
                          undoes=target.id)  # fmt: skip
 
@@ -261,19 +291,19 @@ def decide(
     validate_attribute(attribute)
     if value is not None:
         validate_value(value)
-    ident = identity_row(session, dataset, pid)
-    who = annotator_row(session, annotator)
-    version = _bump(session, ident, dataset, expected_version)
-    key = (Decision.identity_id == ident.id, Decision.attribute == attribute,
+    iid = identity_id(session, dataset, pid)
+    who, _ = annotator_ids(session, annotator)
+    version = _bump(session, iid, dataset, pid, expected_version)
+    key = (Decision.identity_id == iid, Decision.attribute == attribute,
            Decision.camera == camera)  # fmt: skip
     old = session.scalar(select(Decision.value).where(*key))
     session.execute(delete(Decision).where(*key))
     if value is not None:
-        session.add(Decision(identity_id=ident.id, attribute=attribute, camera=camera,
-                             value=value, decided_by=who.id))  # fmt: skip
-    session.add(HistoryEntry(identity_id=ident.id, version=version, kind="decision",
+        session.add(Decision(identity_id=iid, attribute=attribute, camera=camera,
+                             value=value, decided_by=who))  # fmt: skip
+    session.add(HistoryEntry(identity_id=iid, version=version, kind="decision",
                              attribute=attribute, camera=camera, source_id=None, old_value=old,
-                             new_value=value, annotator_id=who.id))  # fmt: skip
+                             new_value=value, annotator_id=who))  # fmt: skip
     session.flush()
     return version
 

@@ -9,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from annotator.store.models import IDENTITY_WIDE, Decision, Identity, Label, Source
+from annotator.store.models import IDENTITY_WIDE, Dataset, Decision, Identity, Label, Source
 from annotator.store.services.common import annotator_source_name, dataset_row
 from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES
 
@@ -63,24 +63,27 @@ def next_identity(
 ) -> int | None:
     """The next identity (by pid, wrapping around) that this annotator has not fully labelled.
 
-    One indexed SQL query; "fully" = all attributes set identity-wide (unknown counts).
+    "Fully" = all attributes set identity-wide (unknown counts). One statement (two when
+    it wraps around): the dataset and the annotator's source are scalar subqueries and
+    a correlated count stops at the first unfinished identity instead of grouping all.
     """
-    ds = dataset_row(session, dataset)
-    src = _source_id(session, annotator)
+    ds_id = select(Dataset.id).where(Dataset.name == dataset).scalar_subquery()
+    src_id = (
+        select(Source.id).where(Source.name == annotator_source_name(annotator)).scalar_subquery()
+    )
     own = (
         select(func.count(Label.id))
         .where(
             Label.identity_id == Identity.id,
-            Label.source_id == (src if src is not None else -1),
+            Label.source_id == src_id,
             Label.camera == IDENTITY_WIDE,
         )
         .correlate(Identity)
         .scalar_subquery()
     )
-    # a correlated count stops at the first unfinished identity instead of grouping all
     base = (
         select(Identity.pid)
-        .where(Identity.dataset_id == ds.id, own < NUM_ATTRIBUTES)
+        .where(Identity.dataset_id == ds_id, own < NUM_ATTRIBUTES)
         .order_by(Identity.pid)
         .limit(1)
     )
@@ -90,7 +93,10 @@ def next_identity(
         found = session.scalar(base.where(Identity.pid > after_pid))
         if found is not None:
             return found
-    return session.scalar(base)
+    found = session.scalar(base)
+    if found is None:
+        dataset_row(session, dataset)  # an unknown dataset is an error, not "all done"
+    return found
 
 
 def neighbour(
