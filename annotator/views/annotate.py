@@ -55,18 +55,32 @@ def _step(dataset: str, pid: int, step: int) -> None:
         _go(neighbour(s, dataset, pid, step, _split_filter()))
 
 
+def _only_mine_since(dataset: str, pid: int, who: str, version: int) -> bool:
+    """True when every change after ``version`` was made by ``who`` (e.g. a key pressed
+    before the page re-rendered): not a conflict with another person."""
+    with runtime.store().read() as s:
+        return all(h.annotator == who for h in history(s, dataset, pid) if h.version > version)
+
+
 def _save(dataset: str, pid: int, attribute: str, value: int | None, camera: int) -> None:
     who = runtime.annotator_name()
     if not who:
         runtime.flash("warning", "Enter your name in the sidebar first: every change is signed.")
         return
-    try:
-        with runtime.store().write() as s:
-            set_label(
-                s, dataset, pid, attribute, value, who, st.session_state["seen_version"], camera
-            )
-    except StaleVersionError as exc:
-        runtime.flash("error", str(exc))
+    seen = st.session_state["seen_version"]
+    for _ in range(2):
+        try:
+            with runtime.store().write() as s:
+                st.session_state["seen_version"] = set_label(
+                    s, dataset, pid, attribute, value, who, seen, camera
+                )
+            return
+        except StaleVersionError as exc:
+            if not _only_mine_since(dataset, pid, who, exc.expected):
+                runtime.flash("error", str(exc))
+                return
+            seen = exc.actual  # only my own newer saves: build on them
+    runtime.flash("error", f"{dataset} id {pid} keeps changing; your change was not saved.")
 
 
 def _save_override(dataset: str, pid: int, attribute: str, camera: int, key: str) -> None:
@@ -81,7 +95,8 @@ def _undo(dataset: str, pid: int) -> None:
         return
     try:
         with runtime.store().write() as s:
-            undo_last(s, dataset, pid, who, st.session_state["seen_version"])
+            version = undo_last(s, dataset, pid, who, st.session_state["seen_version"])
+        st.session_state["seen_version"] = version
     except StoreError as exc:  # stale version or nothing to undo
         runtime.flash("warning", str(exc))
 

@@ -188,3 +188,21 @@ def test_stats_and_data_pages_render(data_root: Path) -> None:
     at.run()
     assert not at.exception
     assert any("paenet-export" in c.value for c in at.caption)
+
+
+def test_my_own_newer_save_is_not_a_conflict(data_root: Path) -> None:
+    """A shortcut pressed before the page re-rendered carries an older version; when every
+    newer change is the same annotator's, the save builds on them instead of failing."""
+    at = _sign_in(_app(dataset=SYSU, pid="6"))
+    view, _ = _view(data_root, 6)
+    store = open_store(f"sqlite:///{data_root / 'annotations.sqlite3'}")
+    with store.write() as s:
+        set_label(s, SYSU, 6, "backpack", 1, "Ada", view.version)  # the earlier keypress
+    _button(at, "set-glasses-0").click()  # rendered before that save
+    at.run()
+    assert not at.error
+    view, _ = _view(data_root, 6)
+    assert (view.label("annotator:Ada", "backpack"), view.label("annotator:Ada", "glasses")) == (
+        1,
+        0,
+    )

@@ -27,6 +27,13 @@ def _wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-unty
         time.sleep(0.25)
 
 
+def _settle(page) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the script run finished: Streamlit drops shortcuts pressed mid-run."""
+    page.wait_for_selector(
+        '[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=30_000
+    )
+
+
 def test_label_with_clicks_and_keys_then_reload(data_root: Path, tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
@@ -55,14 +62,18 @@ def test_label_with_clicks_and_keys_then_reload(data_root: Path, tmp_path: Path)
         name = page.get_by_label("Your name (every change is signed)")
         name.fill("Ada")
         name.press("Enter")
+        _settle(page)
         female = page.get_by_role("button", name="female")
         expect(female).to_be_enabled(timeout=20_000)
         female.click()  # gender = female by click
         _wait_for(lambda: label(6, "gender") == 1)
+        _settle(page)
         page.keyboard.press("7")  # backpack = yes by shortcut
         _wait_for(lambda: label(6, "backpack") == 1)
+        _settle(page)
         page.keyboard.press("Shift+3")  # glasses = no
         _wait_for(lambda: label(6, "glasses") == 0)
+        _settle(page)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "annotate-page.png"), full_page=True)
         page.get_by_role("button", name="Next →").click()
