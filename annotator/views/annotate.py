@@ -17,7 +17,7 @@ from annotator.store.errors import StaleVersionError, StoreError, UnknownIdentit
 from annotator.store.models import IDENTITY_WIDE
 from annotator.store.services.common import IdentityView, annotator_source_name
 from annotator.store.services.labels import get_identity, history, set_label, undo_last
-from annotator.store.services.queue import neighbour, next_identity, progress
+from annotator.store.services.queue import Status, neighbour, next_identity, progress, statuses
 from annotator.views.common import camera_label, choose_dataset, datasets, image_strip
 from paenet.attributes import ATTRIBUTES, LabelValue
 
@@ -150,8 +150,10 @@ def render() -> None:
             st.error(str(exc))
             view = None
         rows = progress(s, dataset, who or "") if who else []
+        status = statuses(s, dataset, who) if who else {}
         hist = history(s, dataset, pid) if view is not None else []
     _sidebar_progress(rows)
+    _status_list(status, dataset)
     if view is None:
         st.info(
             "Nothing to show: every identity of this selection is labelled, or the split is empty."
@@ -178,6 +180,32 @@ def _sidebar_progress(rows) -> None:  # type: ignore[no-untyped-def]
                 text=f"{row.split}: {row.done}/{row.total} done · {row.partial} partial · "
                 f"{row.conflict} in conflict",
             )
+
+
+def _status_list(status: dict[int, Status], dataset: str) -> None:
+    """Identities filterable by status; choosing one opens it."""
+    if not status:
+        return
+    with st.sidebar.expander("Identities by status"):
+        wanted = st.multiselect(
+            "Status",
+            [s.value for s in Status],
+            default=[Status.UNLABELLED.value, Status.PARTIAL.value, Status.CONFLICT.value],
+            key="status_filter",
+        )
+        pids = [pid for pid, st_ in sorted(status.items()) if st_.value in wanted]
+        st.caption(f"{len(pids)} identities")
+        st.selectbox(
+            "Open identity", pids, index=None, key=f"jump-{dataset}",
+            format_func=lambda p: f"{p} ({status[p].value})",
+            on_change=_jump, args=(f"jump-{dataset}",),
+        )  # fmt: skip
+
+
+def _jump(key: str) -> None:
+    if st.session_state.get(key) is not None:
+        st.session_state["pid"] = st.session_state[key]
+        st.session_state[key] = None
 
 
 def _header(view: IdentityView, dataset: str) -> None:

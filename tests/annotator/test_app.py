@@ -206,3 +206,14 @@ def test_my_own_newer_save_is_not_a_conflict(data_root: Path) -> None:
         1,
         0,
     )
+
+
+def test_identity_list_by_status_opens_one(data_root: Path) -> None:
+    at = _sign_in(_app(dataset=SYSU, pid="6"))
+    _button(at, "set-gender-1").click()
+    at.run()
+    jump = at.selectbox(key=f"jump-{SYSU}")
+    assert "6 (partial)" in jump.options or "6 (conflict)" in jump.options
+    assert "7 (unlabelled)" in jump.options and len(jump.options) == 30
+    jump.set_value(21).run()
+    assert at.title[0].value == f"{SYSU} · id 21"
