@@ -30,12 +30,24 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return cmd
 
 
+def _pg_run(cmd: list[str], base: Path) -> None:
+    """Run a server command (as ``postgres`` when we are root); fail with its output."""
+    done = subprocess.run(_as_postgres(cmd), capture_output=True, text=True)
+    if done.returncode != 0:
+        log = base / "log"
+        tail = log.read_text()[-2000:] if log.exists() else ""
+        shutil.rmtree(base, ignore_errors=True)
+        pytest.fail(
+            f"{Path(cmd[0]).name} failed ({done.returncode}): {done.stderr.strip()}\n{tail}"
+        )
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL cluster on localhost (initdb + pg_ctl), for the session."""
     bin_dir = _pg_bin()
     if bin_dir is None:
-        if os.environ.get("CI"):
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail("PostgreSQL server binaries missing in CI (scripts/install-system-deps.sh)")
         pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
     # pytest's tmp dirs are private to root: the server's own user could not enter them
@@ -45,15 +57,12 @@ def postgres_url() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
         shutil.chown(sock, "postgres")
-    subprocess.run(
-        _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+    _pg_run([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"], base)
     port = free_port()
-    subprocess.run(
-        _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
-                      "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1", "start"]),
-        check=True, capture_output=True,
+    _pg_run(
+        [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w",
+         "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1", "start"],
+        base,
     )  # fmt: skip
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"

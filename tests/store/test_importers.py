@@ -193,3 +193,29 @@ def test_cohen_and_fleiss_by_hand() -> None:
     r = np.array([[1, 1, 1], [1, 1, 0], [0, 0, 1], [0, 0, 0]])
     assert fleiss_kappa(r) == pytest.approx((2 / 3 - 0.5) / 0.5)
     assert cohen_kappa([1, 1], [1, 1]) == 1.0
+
+
+def test_unreadable_mat_and_bad_synth_file(
+    real_store: Store, release: Path, tmp_path: Path
+) -> None:
+    folder = _copy_release(release, tmp_path / "rel")
+    (folder / "cam5_att.mat").write_bytes(b"not a MATLAB file")
+    with pytest.raises(ImportFormatError, match=r"cam5_att.mat: not a readable MATLAB v5 file"):
+        with real_store.write() as s:
+            import_paenet_mat(s, "sysu", folder)
+    synth = tmp_path / "synth_attributes.csv"
+    synth.write_text("pid,gender,hair\n1,0,1\n")
+    with pytest.raises(
+        ImportFormatError, match=r"synth_attributes.csv: expected header pid,gender"
+    ):
+        with real_store.write() as s:
+            import_synth(s, "sysu", tmp_path)
+    synth.write_text(
+        "pid,gender,hair_length,glasses,sleeve_length,lower_body_type,lower_body_length,"
+        "backpack,satchel\n1,0,1,0,0,0,1,0,7\n"
+    )
+    with pytest.raises(ImportFormatError, match=r"synth_attributes.csv: line 2"):
+        with real_store.write() as s:
+            import_synth(s, "sysu", tmp_path)
+    with real_store.read() as s:
+        assert get_identity(s, "sysu", 1).labels == {}  # nothing half-imported

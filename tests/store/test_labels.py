@@ -104,6 +104,15 @@ def test_conflicts_across_sources_and_cameras_and_decisions(sysu_store: Store) -
         set_label(s, "sysu", 8, "gender", -1, "bob", 0)  # unknown never conflicts
         set_label(s, "sysu", 8, "gender", 1, "alice", 1)
     with sysu_store.read() as s:
+        assert next_identity(s, "sysu", "alice", after_pid=5) == 6  # alice: backpack only
+    with sysu_store.write() as s:
+        v6 = 2
+        for key in ATTRIBUTE_KEYS:
+            v6 = set_label(s, "sysu", 6, key, 1, "alice", v6)
+    with sysu_store.read() as s:
+        assert next_identity(s, "sysu", "alice", after_pid=5) == 7  # 6 is done for alice
+        # ... but bob disagrees on its backpack: work for whoever resolves conflicts
+        assert next_identity(s, "sysu", "alice", after_pid=5, include_conflicts=True) == 6
         found = conflicts(s, "sysu")
         assert [(c.pid, c.attribute) for c in found] == [(6, "backpack"), (7, "satchel")]
         assert found[0].values == (("annotator:alice", 0, 1), ("annotator:bob", 0, 0))

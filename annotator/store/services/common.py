@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from annotator.store.errors import UnknownDatasetError, UnknownIdentityError
@@ -98,13 +99,25 @@ def identity_row(session: Session, dataset: str, pid: int) -> Identity:
 
 def annotator_row(session: Session, name: str) -> Annotator:
     """The annotator called ``name``, created on first use, with its personal source."""
+    if not name or not name.strip():
+        raise ValueError("an annotator needs a name")
     row = session.scalar(select(Annotator).where(Annotator.name == name))
     if row is None:
-        row = Annotator(name=name)
-        session.add(row)
-        session.flush()
-        session.add(Source(name=annotator_source_name(name), kind="annotator", annotator_id=row.id))
-        session.flush()
+        try:
+            # a savepoint: on PostgreSQL two sessions may create the same name at once;
+            # the loser reads the winner's row instead of failing the whole save
+            with session.begin_nested():
+                row = Annotator(name=name)
+                session.add(row)
+                session.flush()
+                session.add(
+                    Source(name=annotator_source_name(name), kind="annotator", annotator_id=row.id)
+                )
+                session.flush()
+        except IntegrityError:
+            row = session.scalar(select(Annotator).where(Annotator.name == name))
+            if row is None:
+                raise
     return row
 
 

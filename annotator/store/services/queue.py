@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from annotator.store.models import IDENTITY_WIDE, Dataset, Decision, Identity, Label, Source
@@ -60,8 +60,11 @@ def next_identity(
     annotator: str,
     split: str | None = None,
     after_pid: int | None = None,
+    include_conflicts: bool = False,
 ) -> int | None:
-    """The next identity (by pid, wrapping around) that this annotator has not fully labelled.
+    """The next identity (by pid, wrapping around) that this annotator has not fully labelled
+    or, with ``include_conflicts``, that has an undecided conflict (sources or cameras
+    disagreeing; one more aggregate query).
 
     "Fully" = all attributes set identity-wide (unknown counts). One statement (two when
     it wraps around): the dataset and the annotator's source are scalar subqueries and
@@ -81,9 +84,15 @@ def next_identity(
         .correlate(Identity)
         .scalar_subquery()
     )
+    needs_work = own < NUM_ATTRIBUTES
+    if include_conflicts:
+        ds = dataset_row(session, dataset)
+        conflicted = sorted({pid for pid, _ in _conflicted_pairs(session, ds.id, None, False)})
+        if conflicted:
+            needs_work = or_(needs_work, Identity.pid.in_(conflicted))
     base = (
         select(Identity.pid)
-        .where(Identity.dataset_id == ds_id, own < NUM_ATTRIBUTES)
+        .where(Identity.dataset_id == ds_id, needs_work)
         .order_by(Identity.pid)
         .limit(1)
     )
