@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     agr.add_argument("sources", nargs="+", help="two or more source names")
     agr.add_argument("--dataset", default="sysu")
     agr.add_argument("--per-camera", action="store_true", help="compare per-camera labels")
+    agr.add_argument(
+        "--show-conflicts", action="store_true", help="list the disagreeing ids per attribute"
+    )
     return p
 
 
@@ -117,6 +120,10 @@ def _run(args: argparse.Namespace) -> int:
             out.write(
                 f"{r.attribute:<18} {r.method:<7} {r.items:>6} {r.raw:>6.3f} {r.kappa:>6.3f} {len(r.conflicts)}\n"
             )
+        if args.show_conflicts:
+            for r in rows:
+                if r.conflicts:
+                    out.write(f"{r.attribute}: {' '.join(map(str, r.conflicts))}\n")
     store.dispose()
     return 0
 
@@ -126,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.verbose)
     try:
         return _run(args)
-    except (StoreError, SchemaError, DatasetError, ValueError) as exc:
+    except (StoreError, SchemaError, DatasetError, ValueError, OSError) as exc:
         sys.stderr.write(f"paenet-labels: error: {exc}\n")
         return 2
 

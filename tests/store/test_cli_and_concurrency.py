@@ -30,6 +30,8 @@ def test_cli_register_import_agreement_export(
     assert main([*db, "agreement", "paenet-mat", "paenet-xlsx", "--per-camera"]) == 0
     table = capsys.readouterr().out
     assert "gender             cohen" in table
+    assert main([*db, "agreement", "paenet-mat", "paenet-xlsx", "--show-conflicts"]) == 0
+    assert "\nbackpack: " in capsys.readouterr().out  # the disagreeing ids, listed
     assert main([*db, "export", str(tmp_path / "labels.csv"), "--dataset", "sysu"]) == 0
     assert (tmp_path / "labels.csv").read_text().startswith("kind,dataset,pid")
     assert main([*db, "import", "paenet-mat", str(tmp_path / "nowhere")]) == 2
