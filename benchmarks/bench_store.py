@@ -6,6 +6,11 @@ click); the next-identity query; loading one identity with its images. Reference
 the same run: an empty write transaction (the floor a save pays: BEGIN IMMEDIATE +
 commit on WAL).
 
+The save tail (p99) is SQLite's WAL auto-checkpoint: every ~120 eight-label saves
+(1,000 WAL pages) one commit copies the WAL back into the database file and pays an
+fsync (about 12 ms here); the first save also creates the annotator. On PostgreSQL
+(``--db postgresql+psycopg://…``) every commit pays the server's WAL flush instead.
+
     python benchmarks/bench_store.py [--db URL] [--n 200]
 """
 
