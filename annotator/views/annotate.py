@@ -149,8 +149,8 @@ def render() -> None:
         except UnknownIdentityError as exc:
             st.error(str(exc))
             view = None
-        rows = progress(s, dataset, who or "") if who else []
         status = statuses(s, dataset, who) if who else {}
+        rows = progress(s, dataset, who, status) if who else []
         hist = history(s, dataset, pid) if view is not None else []
     _sidebar_progress(rows)
     _status_list(status, dataset)

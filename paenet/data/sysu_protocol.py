@@ -22,6 +22,7 @@ from types import MappingProxyType
 import numpy as np
 
 from paenet.data.errors import DatasetError
+from paenet.data.matfile import MatFileError, load_variable
 from paenet.data.protocol import SkipRule, TestProtocol
 from paenet.data.records import Modality, Sample
 from paenet.data.sysu import CAMERAS, SysuDataset, camera_dir, pid_dir
@@ -80,19 +81,11 @@ class RandPerm:
 
 def load_rand_perm(path: Path | str) -> RandPerm:
     """Read and validate ``rand_perm_cam.mat`` (a ``(6, 1)`` cell of per-id ``(10, n)`` arrays)."""
-    import scipy.io
-
     path = Path(path)
     try:
-        mat = scipy.io.loadmat(str(path))
-    except FileNotFoundError:
-        raise DatasetError(path, "rand_perm_cam.mat not found") from None
-    except Exception as exc:
-        raise DatasetError(path, f"not a readable MATLAB v5 file ({exc})") from None
-    if RAND_PERM_VARIABLE not in mat:
-        names = [k for k in mat if not k.startswith("__")]
-        raise DatasetError(path, f"expected a variable '{RAND_PERM_VARIABLE}', found {names}")
-    top = mat[RAND_PERM_VARIABLE]
+        top = load_variable(path, RAND_PERM_VARIABLE)
+    except MatFileError as exc:
+        raise DatasetError(exc.path, exc.problem) from None
     if top.dtype != object or top.shape != (len(CAMERAS), 1):
         raise DatasetError(
             path,

@@ -123,7 +123,8 @@ def test_password_gate(data_root: Path) -> None:
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["lab_password"] = "open sesame"
     at.run()
-    assert not at.title or at.title[0].value == "PAENet attribute studio"
+    assert [t.value for t in at.title] == ["PAENet attribute studio"]
+    assert not any(b.key and b.key.startswith("set-") for b in at.button)
     at.text_input(key="_password").input("wrong").run()
     assert any("Wrong password" in e.value for e in at.error)
     assert not any(b.key and b.key.startswith("set-") for b in at.button)

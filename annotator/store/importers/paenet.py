@@ -36,6 +36,7 @@ from annotator.store.errors import ImportFormatError
 from annotator.store.importers.common import ImportReport, LabelRow, write_import
 from annotator.store.models import IDENTITY_WIDE
 from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES, attribute
+from paenet.data.matfile import MatFileError, load_variable
 
 MAT_CAMERAS = tuple(range(1, 7))
 
@@ -49,19 +50,11 @@ class MatCamera:
 
 
 def read_mat(path: Path, camera: int) -> MatCamera:
-    import scipy.io
-
     var = f"cam{camera}_att"
     try:
-        mat = scipy.io.loadmat(str(path))
-    except FileNotFoundError:
-        raise ImportFormatError(path, "file not found") from None
-    except Exception as exc:
-        raise ImportFormatError(path, f"not a readable MATLAB v5 file ({exc})") from None
-    if var not in mat:
-        names = [k for k in mat if not k.startswith("__")]
-        raise ImportFormatError(path, f"expected a variable '{var}', found {names}")
-    arr = np.asarray(mat[var])
+        arr = load_variable(path, var)
+    except MatFileError as exc:
+        raise ImportFormatError(exc.path, exc.problem) from None
     if arr.ndim != 2 or arr.shape[0] != NUM_ATTRIBUTES or arr.shape[1] == 0:
         raise ImportFormatError(
             path, f"variable '{var}' must have shape ({NUM_ATTRIBUTES}, K), got {arr.shape}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -212,10 +213,18 @@ def statuses(session: Session, dataset: str, annotator: str) -> dict[int, Status
     return out
 
 
-def progress(session: Session, dataset: str, annotator: str) -> list[Progress]:
-    """Per split (and ``all``): how many identities this annotator has done."""
+def progress(
+    session: Session,
+    dataset: str,
+    annotator: str,
+    known: Mapping[int, Status] | None = None,
+) -> list[Progress]:
+    """Per split (and ``all``): how many identities this annotator has done.
+
+    ``known``: the result of :func:`statuses` when the caller already has it.
+    """
     ds = dataset_row(session, dataset)
-    st = statuses(session, dataset, annotator)
+    st = known if known is not None else statuses(session, dataset, annotator)
     rows = session.execute(
         select(Identity.pid, Identity.split, Identity.reviewed).where(Identity.dataset_id == ds.id)
     )
