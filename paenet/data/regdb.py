@@ -9,7 +9,6 @@ Layout (see ``datasets/README.md``)::
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,6 +17,7 @@ from types import MappingProxyType
 
 from paenet.data.errors import DatasetError
 from paenet.data.records import Camera, DatasetIndex, Location, Modality, Sample
+from paenet.data.scan import ASCII_DIGITS, check_inside, list_entries
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class RegdbDataset(DatasetIndex):
             if not line.strip():
                 continue
             parts = line.split(" ")
-            if len(parts) != 2 or not parts[0] or not parts[1].strip().isdigit():
+            if len(parts) != 2 or not parts[0] or not ASCII_DIGITS.match(parts[1].strip()):
                 raise DatasetError(
                     path,
                     f"expected 'relative/path label' (one space, int label), got {line!r}",
@@ -146,19 +146,19 @@ def read_regdb(root: Path | str) -> RegdbDataset:
 
 def _scan_modality(root: Path, dirname: str, modality: Modality) -> list[Sample]:
     out: list[Sample] = []
-    try:
-        with os.scandir(root / dirname) as it:
-            pid_dirs = sorted((e for e in it if e.is_dir()), key=lambda e: e.name)
-    except OSError as exc:
-        raise DatasetError(root / dirname, f"cannot list folder ({exc.strerror})") from None
+    mod_path = root / dirname
+    if mod_path.is_symlink():
+        check_inside(root, mod_path)
+    entries = list_entries(mod_path, root)
+    pid_dirs = sorted((e for e in entries if e.is_dir()), key=lambda e: e.name)
     for entry in pid_dirs:
-        if not entry.name.isdigit():
+        if not ASCII_DIGITS.match(entry.name):
             raise DatasetError(entry.path, "expected a numeric person-id folder such as '17'")
         pid = int(entry.name)
-        with os.scandir(entry.path) as files:
-            names = sorted(
-                f.name for f in files if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIX)
-            )
+        files = list_entries(Path(entry.path), root)
+        names = sorted(
+            f.name for f in files if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIX)
+        )
         base = PurePosixPath(dirname, entry.name)
         out.extend(Sample(base / n, pid, CAMERA_OF[modality], modality) for n in names)
     return out

@@ -9,7 +9,6 @@ Layout (see ``datasets/README.md``)::
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from types import MappingProxyType
 
 from paenet.data.errors import DatasetError
 from paenet.data.records import Camera, DatasetIndex, Location, Modality, Sample
+from paenet.data.scan import ASCII_DIGITS, check_inside, list_entries
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,8 @@ SPLITS: tuple[str, ...] = ("train", "val", "test", "available")
 """Split files under ``exp/``: ``<split>_id.txt``."""
 REQUIRED_SPLITS: tuple[str, ...] = ("train", "val", "test")
 IMAGE_SUFFIX = ".jpg"
-_PID_DIR = re.compile(r"^\d{4}$")
-_FRAME = re.compile(r"^\d{4}\.jpg$", re.IGNORECASE)
+_PID_DIR = re.compile(r"^[0-9]{4}$")
+_FRAME = re.compile(r"^[0-9]{4}\.jpg$", re.IGNORECASE)
 
 
 def camera_dir(camera: int) -> str:
@@ -64,7 +64,7 @@ def parse_id_line(path: Path) -> tuple[int, ...]:
     ids: list[int] = []
     for token in lines[0].split(","):
         token = token.strip()
-        if not token.isdigit():
+        if not ASCII_DIGITS.match(token):
             raise DatasetError(
                 path, f"expected a comma-separated line of ints, found {token!r}", line=1
             )
@@ -136,6 +136,7 @@ def read_sysu(root: Path | str) -> SysuDataset:
         path = exp / f"{split}_id.txt"
         if split in REQUIRED_SPLITS or path.exists():
             splits[split] = parse_id_line(path)
+    _refuse_overlaps(exp, splits)
     samples.sort(key=lambda s: (s.pid, s.camera))  # stable: file order kept within a folder
     have = {s.pid for s in samples}
     for split in REQUIRED_SPLITS:
@@ -151,25 +152,35 @@ def read_sysu(root: Path | str) -> SysuDataset:
     return SysuDataset(root=root, samples=tuple(samples), splits=MappingProxyType(splits))
 
 
+def _refuse_overlaps(exp: Path, splits: Mapping[str, tuple[int, ...]]) -> None:
+    """An identity in two of train/val/test would let an evaluation test on a training
+    identity: refused, naming both files and the shared ids."""
+    for i, first in enumerate(REQUIRED_SPLITS):
+        for second in REQUIRED_SPLITS[i + 1 :]:
+            shared = sorted(set(splits[first]) & set(splits[second]))
+            if shared:
+                raise DatasetError(
+                    exp / f"{second}_id.txt",
+                    f"{len(shared)} id(s) are also listed in {exp / f'{first}_id.txt'} "
+                    f"(first: {shared[:10]}); the splits must be disjoint",
+                )
+
+
 def _scan_camera(root: Path, cam: int) -> list[Sample]:
     info = CAMERAS[cam]
     cam_name = camera_dir(cam)
+    cam_path = root / cam_name
+    if cam_path.is_symlink():
+        check_inside(root, cam_path)
     out: list[Sample] = []
-    with _scandir(root / cam_name) as entries:
-        pid_entries = sorted((e for e in entries if e.is_dir()), key=lambda e: e.name)
+    entries = list_entries(cam_path, root)
+    pid_entries = sorted((e for e in entries if e.is_dir()), key=lambda e: e.name)
     for entry in pid_entries:
         if not _PID_DIR.match(entry.name):
             raise DatasetError(entry.path, "expected a 4-digit person-id folder such as '0001'")
         pid = int(entry.name)
-        with _scandir(Path(entry.path)) as files:
-            names = sorted(f.name for f in files if f.is_file() and _FRAME.match(f.name))
+        files = list_entries(Path(entry.path), root)
+        names = sorted(f.name for f in files if f.is_file() and _FRAME.match(f.name))
         base = PurePosixPath(cam_name, entry.name)
         out.extend(Sample(base / name, pid, cam, info.modality) for name in names)
     return out
-
-
-def _scandir(path: Path):
-    try:
-        return os.scandir(path)
-    except OSError as exc:
-        raise DatasetError(path, f"cannot list folder ({exc.strerror})") from None

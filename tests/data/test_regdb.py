@@ -79,3 +79,62 @@ def test_trial_range_checked(tmp_path: Path) -> None:
     ds = read_regdb(write_regdb(tmp_path))
     with pytest.raises(ValueError, match="1..10"):
         regdb_protocol(ds, trial=0)
+
+
+def test_unreadable_person_folder_is_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    root = write_regdb(tmp_path)
+    folder = root / "Thermal" / "3"
+    folder.chmod(0)
+    if os.geteuid() == 0:  # root reads every folder: the denial is injected instead
+        real = os.scandir
+
+        def denied(path):  # type: ignore[no-untyped-def]
+            if Path(path) == folder:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path)
+
+        monkeypatch.setattr(os, "scandir", denied)
+    try:
+        with pytest.raises(DatasetError, match="cannot list folder") as err:
+            read_regdb(root)
+    finally:
+        folder.chmod(0o755)
+    assert str(folder) in str(err.value)
+
+
+def test_non_utf8_file_name_is_refused_naming_the_folder(tmp_path: Path) -> None:
+    import os
+
+    root = write_regdb(tmp_path)
+    folder = root / "Visible" / "2"
+    name = b"caf\xe9_v_03_2.bmp"
+    try:
+        with open(os.fsencode(folder) + b"/" + name, "wb"):
+            pass
+    except OSError:
+        pytest.skip("this file system refuses non-UTF-8 names")
+    with pytest.raises(DatasetError, match="not valid UTF-8") as err:
+        read_regdb(root)
+    assert str(folder) in str(err.value) and "caf" in str(err.value)
+
+
+def test_superscript_person_folder_is_refused(tmp_path: Path) -> None:
+    root = write_regdb(tmp_path)
+    (root / "Visible" / "1²").mkdir()
+    with pytest.raises(DatasetError, match="numeric person-id folder"):
+        read_regdb(root)
+
+
+def test_symlinked_modality_folder_leading_outside_is_refused(tmp_path: Path) -> None:
+    root = write_regdb(tmp_path / "inside")
+    outside = tmp_path / "outside" / "5"
+    outside.mkdir(parents=True)
+    (outside / "x.bmp").write_bytes(b"")
+    (root / "Visible" / "99").symlink_to(outside, target_is_directory=True)
+    with pytest.raises(DatasetError, match="outside the dataset root") as err:
+        read_regdb(root)
+    assert str(root / "Visible" / "99") in str(err.value)

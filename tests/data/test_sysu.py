@@ -129,8 +129,63 @@ def test_bad_person_folder_name(tmp_path: Path) -> None:
 
 def test_files_that_are_not_frames_are_ignored(tmp_path: Path) -> None:
     root = write_sysu(
-        tmp_path, {1: {1: 2}, 3: {1: 2}}, {"train": [1], "val": [1], "test": [1]}, tiny_jpeg()
+        tmp_path,
+        {1: {1: 2, 2: 1, 3: 1}, 3: {1: 2}},
+        {"train": [1], "val": [2], "test": [3]},
+        tiny_jpeg(),
     )
     (root / "cam1" / "0001" / "Thumbs.db").write_bytes(b"x")
     ds = read_sysu(root)
-    assert len(ds.samples) == 4
+    assert len(ds.samples) == 6
+
+
+@pytest.mark.parametrize("first, second", [("train", "test"), ("val", "test"), ("train", "val")])
+def test_overlapping_splits_are_refused_naming_both_files_and_ids(
+    tmp_path: Path, first: str, second: str
+) -> None:
+    root = small_sysu(tmp_path)
+    splits = {"train": [1, 2, 4, 5, 7, 8], "val": [3, 9], "test": [6, 10, 11]}
+    splits[first] = [*splits[first], 10, 6] if second == "test" else [*splits[first], 9]
+    for name, ids in splits.items():
+        (root / "exp" / f"{name}_id.txt").write_text(",".join(map(str, ids)))
+    with pytest.raises(DatasetError) as err:
+        read_sysu(root)
+    message = str(err.value)
+    assert str(root / "exp" / f"{first}_id.txt") in message
+    assert str(root / "exp" / f"{second}_id.txt") in message
+    assert ("[6, 10]" if second == "test" else "[9]") in message
+
+
+def test_split_file_with_a_superscript_digit_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "test_id.txt"
+    path.write_text("6,1²,11")
+    with pytest.raises(DatasetError, match="found '1²'") as err:
+        parse_id_line(path)
+    assert f"{path}:1:" in str(err.value)
+
+
+@pytest.mark.parametrize("level", ["camera", "person"])
+def test_symlinked_folder_leading_outside_the_root_is_refused(tmp_path: Path, level: str) -> None:
+    root = small_sysu(tmp_path / "inside")
+    outside = tmp_path / "outside"
+    (outside / "0001").mkdir(parents=True)
+    (outside / "0001" / "0001.jpg").write_bytes(b"")
+    if level == "camera":
+        for f in sorted((root / "cam5").rglob("*"), reverse=True):
+            f.unlink() if f.is_file() else f.rmdir()
+        (root / "cam5").rmdir()
+        (root / "cam5").symlink_to(outside, target_is_directory=True)
+        link = root / "cam5"
+    else:
+        (root / "cam5" / "0012").symlink_to(outside / "0001", target_is_directory=True)
+        link = root / "cam5" / "0012"
+    with pytest.raises(DatasetError, match="outside the dataset root") as err:
+        read_sysu(root)
+    assert str(link) in str(err.value)
+
+
+def test_symlink_inside_the_root_is_fine(tmp_path: Path) -> None:
+    root = small_sysu(tmp_path)
+    (root / "cam5" / "0001").rename(root / "spare")
+    (root / "cam5" / "0001").symlink_to(root / "spare", target_is_directory=True)
+    assert len(read_sysu(root).images(1, 5)) == 3
