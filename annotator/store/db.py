@@ -24,6 +24,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from annotator.store import faults
+from annotator.store.errors import DatabaseError
+
 log = logging.getLogger(__name__)
 
 ENV_VAR = "PAENET_DB_URL"
@@ -34,7 +37,7 @@ ALEMBIC_DIR = REPO_ROOT / "alembic"
 BUSY_TIMEOUT_MS = 30_000
 
 
-class SchemaError(RuntimeError):
+class SchemaError(DatabaseError):
     """The database's schema revision is unknown to (newer than) this code."""
 
 
@@ -67,32 +70,61 @@ class Store:
 
     def __init__(self, url: str | None = None) -> None:
         self.url = resolve_url(url)
-        if self.url.startswith("sqlite"):
-            db_path = self.url.split("///", 1)[-1]
-            if db_path and db_path != ":memory:":
-                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-            self.read_engine = _sqlite_engine(self.url, immediate=False)
-            self.write_engine = _sqlite_engine(self.url, immediate=True)
-        else:
-            self.read_engine = self.write_engine = create_engine(self.url, pool_pre_ping=True)
+        faults.check_url(self.url)
+        with self.faults():
+            if self.url.startswith("sqlite"):
+                db_path = self.url.split("///", 1)[-1]
+                if db_path and db_path != ":memory:":
+                    _make_folder(self.url, Path(db_path).parent)
+                self.read_engine = _sqlite_engine(self.url, immediate=False)
+                self.write_engine = _sqlite_engine(self.url, immediate=True)
+            else:
+                self.read_engine = self.write_engine = create_engine(self.url, pool_pre_ping=True)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
 
+    @property
+    def display_url(self) -> str:
+        """The URL without its password: what messages and pages show."""
+        return faults.display_url(self.url)
+
+    @contextlib.contextmanager
+    def faults(self) -> Iterator[None]:
+        """Re-raise a recognised database fault as :class:`DatabaseError` (see ``faults``)."""
+        try:
+            yield
+        except Exception as exc:
+            translated = faults.translate(exc, self.url)
+            if translated is None:
+                raise
+            log.debug("database fault on %s", self.display_url, exc_info=True)
+            raise translated from exc
+
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
-        with self._read() as session, session.begin():
+        with self.faults(), self._read() as session, session.begin():
             yield session
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
         """One short write transaction: committed at the end, rolled back on error."""
-        with self._write() as session, session.begin():
+        with self.faults(), self._write() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
         self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             self.write_engine.dispose()
+
+
+def _make_folder(url: str, folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(
+            f"database {faults.display_url(url)}: cannot create its folder {folder} "
+            f"({exc.strerror or exc}); create it, or point --db at another database"
+        ) from None
 
 
 def alembic_config(url: str) -> Config:
@@ -127,11 +159,19 @@ def migrate_to_head(store: Store | str) -> str:
             return migrate_to_head(owned)
         finally:
             owned.dispose()
+    with store.faults():
+        return _migrate(store)
+
+
+def _migrate(store: Store) -> str:
+    from annotator.store.models import Base
+
+    faults.check_version_table(store.write_engine, store.url, tuple(Base.metadata.tables))
     script = ScriptDirectory.from_config(alembic_config(store.url))
     current = current_revision(store)
     if current is not None and current not in {s.revision for s in script.walk_revisions()}:
         raise SchemaError(
-            f"database {store.url} has schema revision {current!r}, which this version of the "
+            f"database {store.display_url} has schema revision {current!r}, which this version of the "
             f"tool does not know (its newest is {script.get_current_head()!r}): it was written "
             "by a newer version. Upgrade the tool (git pull; pip install -e .) instead of "
             "using this database with an older one."
@@ -142,7 +182,7 @@ def migrate_to_head(store: Store | str) -> str:
         command.upgrade(cfg, "head")
     head = script.get_current_head()
     if current != head:
-        log.info("database %s migrated from %s to %s", store.url, current, head)
+        log.info("database %s migrated from %s to %s", store.display_url, current, head)
     assert head is not None
     return head
 
@@ -150,5 +190,9 @@ def migrate_to_head(store: Store | str) -> str:
 def open_store(url: str | None = None) -> Store:
     """A store migrated to head: what the app and every CLI call at start."""
     store = Store(url)
-    migrate_to_head(store)
+    try:
+        migrate_to_head(store)
+    except BaseException:
+        store.dispose()
+        raise
     return store

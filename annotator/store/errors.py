@@ -9,6 +9,11 @@ class StoreError(Exception):
     """Base class."""
 
 
+class DatabaseError(StoreError):
+    """The database cannot be used (unreadable, locked, unreachable, malformed URL, broken
+    version table); the message names it (never its password) and says what to do."""
+
+
 class UnknownDatasetError(StoreError):
     pass
 
