@@ -1,5 +1,5 @@
 # The README's commands live here. Each target creates what it needs on a fresh machine.
-#   make run    the main job: the annotator app on the default data (http://localhost:8501)
+#   make run    the main job: the annotator app on the default data (http://127.0.0.1:8501)
 #   make test   lint + the whole test suite (what CI runs)
 
 VENV      ?= .venv
@@ -7,6 +7,9 @@ PY        := $(VENV)/bin/python
 DATA_ROOT ?= datasets
 SCALE     ?= tiny
 SEED      ?= 0
+# 127.0.0.1: this machine only. ADDRESS=0.0.0.0 serves the network: the app then refuses
+# to open without a lab password unless PAENET_OPEN_WITHOUT_PASSWORD=1 (README, Security).
+ADDRESS   ?= 127.0.0.1
 STAND_IN  := $(DATA_ROOT)/synthetic
 
 .PHONY: run test setup system-deps lint clean-venv
@@ -33,7 +36,8 @@ run: setup
 	@if [ ! -d $(DATA_ROOT)/RegDB ] && [ ! -f $(STAND_IN)/RegDB/synth_info.json ]; then \
 	  $(VENV)/bin/paenet-data synth --layout regdb --scale $(SCALE) --seed $(SEED) \
 	    --out $(STAND_IN)/RegDB; fi
-	$(VENV)/bin/streamlit run annotator/app.py --browser.gatherUsageStats false -- --data-root $(DATA_ROOT)
+	$(VENV)/bin/streamlit run annotator/app.py --browser.gatherUsageStats false \
+	  --server.address $(ADDRESS) -- --data-root $(DATA_ROOT)
 
 lint: setup
 	$(VENV)/bin/ruff check .

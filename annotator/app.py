@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from annotator import runtime
-from annotator.auth import clean_annotator_name, password_ok, required_password
+from annotator.auth import clean_annotator_name
 from annotator.defaults import ensure_registered
-from annotator.store.db import SchemaError
+from annotator.gate import password_gate, run_guarded
+from annotator.store.errors import StoreError
 from annotator.views import annotate, data, review, stats
 
-
-def _password_gate() -> bool:
-    expected = required_password(st.secrets)
-    if expected is None or st.session_state.get("_authenticated"):
-        return True
-    st.title("PAENet attribute studio")
-    given = st.text_input("Lab password", type="password", key="_password")
-    if given:
-        if password_ok(expected, given):
-            st.session_state["_authenticated"] = True
-            st.rerun()
-        st.error("Wrong password.")
-    return False
+log = logging.getLogger("annotator.app")
 
 
 def _annotator_box() -> None:
@@ -43,19 +34,19 @@ def _annotator_box() -> None:
 
 def main() -> None:
     st.set_page_config(page_title="PAENet attribute studio", page_icon="🏷️", layout="wide")
-    if not _password_gate():
-        st.stop()
+    password_gate()
     cfg = runtime.config()
     try:
         store = runtime.store()
-    except SchemaError as exc:
+        if not st.session_state.get("_defaults_checked"):
+            added = ensure_registered(store, cfg)
+            if added:
+                runtime.flash("info", f"Registered {', '.join(added)} from {cfg.data_root}.")
+            st.session_state["_defaults_checked"] = True
+    except StoreError as exc:  # database faults: one message naming the database
+        log.error("cannot open the database: %s", exc)
         st.error(f"Cannot open the database: {exc}")
         st.stop()
-    if not st.session_state.get("_defaults_checked"):
-        added = ensure_registered(store, cfg)
-        if added:
-            runtime.flash("info", f"Registered {', '.join(added)} from {cfg.data_root}.")
-        st.session_state["_defaults_checked"] = True
     _annotator_box()
     nav = st.navigation(
         [
@@ -65,7 +56,7 @@ def main() -> None:
             st.Page(data.render, title="Data", icon="🗂️", url_path="data"),
         ]
     )
-    nav.run()
+    run_guarded(nav.run)
 
 
 main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,3 +29,15 @@ def data_root(synthetic_source: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("PAENET_DATA_ROOT", str(root))
     monkeypatch.setenv("PAENET_DB_URL", f"sqlite:///{root / 'annotations.sqlite3'}")
     return root
+
+
+@pytest.fixture(autouse=True)
+def served_on_loopback() -> Iterator[None]:
+    """The app as ``make run`` serves it: bound to 127.0.0.1 (annotator/.streamlit/
+    config.toml), which AppTest does not read."""
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    yield
+    config.set_option("server.address", before)

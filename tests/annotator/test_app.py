@@ -218,3 +218,97 @@ def test_identity_list_by_status_opens_one(data_root: Path) -> None:
     assert "7 (unlabelled)" in jump.options and len(jump.options) == 30
     jump.set_value(21).run()
     assert at.title[0].value == f"{SYSU} · id 21"
+
+
+def _no_controls(at: AppTest) -> bool:
+    return not any(b.key and b.key.startswith("set-") for b in at.button)
+
+
+def test_secrets_file_that_does_not_parse_keeps_the_app_closed(
+    data_root: Path, tmp_path: Path
+) -> None:
+    from streamlit import config
+
+    bad = tmp_path / "secrets.toml"
+    bad.write_text('lab_password = "open sesame\n')
+    before = config.get_option("secrets.files")
+    config.set_option("secrets.files", [str(bad)])
+    try:
+        at = AppTest.from_file(APP, default_timeout=60).run()
+    finally:
+        config.set_option("secrets.files", before)
+    assert not at.exception and _no_controls(at)
+    assert any("cannot be used" in e.value and "stays closed" in e.value for e in at.error)
+    assert not any(str(tmp_path) in e.value for e in at.error)  # no server path in the page
+
+
+def test_unreadable_password_file_keeps_the_app_closed(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAENET_LAB_PASSWORD_FILE", str(tmp_path / "missing"))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and _no_controls(at)
+    assert any("PAENET_LAB_PASSWORD_FILE cannot be read" in e.value for e in at.error)
+
+
+def test_password_from_environment_and_growing_delay(
+    data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from annotator import gate
+
+    waited: list[float] = []
+    monkeypatch.setattr(gate, "sleep", waited.append)
+    monkeypatch.setenv("PAENET_LAB_PASSWORD", "open sesame")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert _no_controls(at)
+    for attempt in ("a", "b", "c", "d"):
+        at.text_input(key="_password").input(attempt).run()
+        assert any("Wrong password" in e.value for e in at.error) and _no_controls(at)
+    assert waited == [0.5, 1.0]  # none for the first two wrong passwords, then doubling
+    at.text_input(key="_password").input("open sesame").run()
+    assert waited == [0.5, 1.0, 2.0]
+    assert not _no_controls(at)
+
+
+def test_no_password_on_every_interface_is_refused(
+    data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit import config
+
+    config.set_option("server.address", "0.0.0.0")  # restored by the conftest fixture
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and _no_controls(at) and not at.title[1:]
+    assert any("No lab password is set" in e.value for e in at.error)
+    monkeypatch.setenv("PAENET_OPEN_WITHOUT_PASSWORD", "1")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.error and at.title[0].value != "PAENet attribute studio"
+
+
+def test_page_crash_shows_a_short_message_without_server_paths() -> None:
+    script = (
+        "from annotator.gate import run_guarded\n"
+        "def page():\n"
+        "    raise RuntimeError('cannot open /srv/lab/secret/path.db')\n"
+        "run_guarded(page)\n"
+    )
+    at = AppTest.from_string(script, default_timeout=30).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Something went wrong on this page (RuntimeError). The details are in the server "
+        "log; reload the page or try another identity."
+    ]
+
+
+def test_database_fault_stops_the_app_with_one_message(
+    data_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = data_root / "notes.sqlite3"
+    bad.write_text("not a database")
+    monkeypatch.setenv("PAENET_DB_URL", f"postgresql+psycopg://ada:hunter2@{bad.name}:x/db")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert any("malformed database URL" in e.value and "hunter2" not in e.value for e in at.error)
+    monkeypatch.setenv("PAENET_DB_URL", f"sqlite:///{bad}")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert any("is not an SQLite database file" in e.value for e in at.error)
