@@ -11,6 +11,7 @@ from annotator.auth import clean_annotator_name
 from annotator.defaults import ensure_registered
 from annotator.gate import password_gate, run_guarded
 from annotator.store.errors import StoreError
+from annotator.text import plain
 from annotator.views import annotate, data, review, stats
 
 log = logging.getLogger("annotator.app")
@@ -29,7 +30,7 @@ def _annotator_box() -> None:
             try:
                 st.session_state["annotator"] = clean_annotator_name(name)
             except ValueError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
 
 
 def main() -> None:
@@ -45,7 +46,7 @@ def main() -> None:
             st.session_state["_defaults_checked"] = True
     except StoreError as exc:  # database faults: one message naming the database
         log.error("cannot open the database: %s", exc)
-        st.error(f"Cannot open the database: {exc}")
+        st.error(plain(f"Cannot open the database: {exc}"))
         st.stop()
     _annotator_box()
     nav = st.navigation(

@@ -38,7 +38,7 @@ def _announce(address: str | None, port: int, protected: bool) -> None:
 
 def _stop(message: str) -> None:
     st.title(TITLE)
-    st.error(message)
+    st.error(message)  # fixed wording: no user-supplied text
     st.stop()
 
 

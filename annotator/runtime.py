@@ -14,6 +14,7 @@ import streamlit as st
 
 from annotator.config import AppConfig, load_config
 from annotator.store.db import Store, open_store
+from annotator.text import plain
 from annotator.thumbnails import ThumbnailCache
 
 
@@ -61,4 +62,4 @@ def flash(kind: str, message: str) -> None:
 
 def show_flashes() -> None:
     for kind, message in st.session_state.pop("_flash", []):
-        getattr(st, kind)(message)
+        getattr(st, kind)(plain(message))  # messages quote names: never markdown

@@ -7,8 +7,6 @@ needing work, ``U`` undo.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from annotator import runtime
@@ -18,7 +16,14 @@ from annotator.store.models import IDENTITY_WIDE
 from annotator.store.services.common import IdentityView, annotator_source_name
 from annotator.store.services.labels import get_identity, history, set_label, undo_last
 from annotator.store.services.queue import Status, neighbour, next_identity, progress, statuses
-from annotator.views.common import camera_label, choose_dataset, datasets, image_strip
+from annotator.text import plain
+from annotator.views.common import (
+    camera_label,
+    choose_dataset,
+    datasets,
+    image_strip,
+    large_image,
+)
 from paenet.attributes import ATTRIBUTES, LabelValue
 
 SPLITS_ALL = "all splits"
@@ -109,7 +114,7 @@ def _apply_link(names: list[str]) -> None:
     try:
         link = parse_link(params, names)
     except BadLinkError as exc:
-        st.error(f"Ignoring the link: {exc}")
+        st.error(plain(f"Ignoring the link: {exc}"))
         return
     if link.dataset is not None and link.dataset != st.session_state.get("dataset"):
         st.session_state["dataset"] = link.dataset
@@ -139,19 +144,24 @@ def render() -> None:
     who = runtime.annotator_name()
     store = runtime.store()
     with store.read() as s:
-        pid = st.session_state.get("pid")
-        if pid is None:  # first unfinished identity, else the first one
-            pid = next_identity(s, dataset, who or "", _split_filter()) or neighbour(
+
+        def first() -> int | None:  # first unfinished identity, else the first one
+            return next_identity(s, dataset, who or "", _split_filter()) or neighbour(
                 s, dataset, 0, 1, _split_filter()
             )
+
+        pid = st.session_state.get("pid")
+        if pid is None:
+            pid = first()
         try:
             view = get_identity(s, dataset, pid) if pid is not None else None
-        except UnknownIdentityError as exc:
-            st.error(str(exc))
-            view = None
+        except UnknownIdentityError as exc:  # e.g. a link to an id the dataset lacks
+            st.error(plain(f"{exc}; showing the first identity needing work instead."))
+            pid = first()
+            view = get_identity(s, dataset, pid) if pid is not None else None
         status = statuses(s, dataset, who) if who else {}
         rows = progress(s, dataset, who, status) if who else []
-        hist = history(s, dataset, pid) if view is not None else []
+        hist = history(s, dataset, view.pid) if view is not None else []
     _sidebar_progress(rows)
     _status_list(status, dataset)
     if view is None:
@@ -209,11 +219,13 @@ def _jump(key: str) -> None:
 
 
 def _header(view: IdentityView, dataset: str) -> None:
-    st.title(f"{dataset} · id {view.pid}")
+    st.title(plain(f"{dataset} · id {view.pid}"))
     st.caption(
-        f"split {view.split} · version {view.version}"
-        + (" · reviewed" if view.reviewed else "")
-        + f" · link: ?dataset={dataset}&pid={view.pid}"
+        plain(
+            f"split {view.split} · version {view.version}"
+            + (" · reviewed" if view.reviewed else "")
+            + f" · link: ?dataset={dataset}&pid={view.pid}"
+        )
     )
     c1, c2, c3, c4 = st.columns(4)
     c1.button(
@@ -269,7 +281,9 @@ def _attribute_controls(view: IdentityView, dataset: str, who: str | None) -> No
             )
         if others:
             cols[4].caption(
-                " · ".join(f"{src}: {attr.value_name(v)}" for src, v in sorted(others.items()))
+                plain(
+                    " · ".join(f"{src}: {attr.value_name(v)}" for src, v in sorted(others.items()))
+                )
             )
 
 
@@ -312,6 +326,4 @@ def _history(hist, dataset: str, view: IdentityView) -> None:  # type: ignore[no
         choices = [im for cam in sorted(view.images) for im in view.images[cam]]
         pick = st.selectbox("Image", choices, format_func=lambda im: im.path, key="large_view")
         if pick is not None:
-            from annotator.thumbnails import resolve_inside
-
-            st.image(str(resolve_inside(Path(view.dataset_root), pick.path)), width=256)
+            large_image(view, pick.path)

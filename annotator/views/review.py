@@ -9,6 +9,7 @@ from annotator import runtime
 from annotator.store.errors import StaleVersionError
 from annotator.store.services.labels import decide, get_identity, mark_reviewed
 from annotator.store.services.queue import conflicts
+from annotator.text import plain
 from annotator.views.common import camera_label, choose_dataset, datasets, image_strip
 from paenet.attributes import ATTRIBUTE_KEYS, LabelValue, attribute
 
@@ -77,7 +78,7 @@ def render() -> None:
             pd.DataFrame(
                 [
                     {
-                        "source": s,
+                        "source": plain(s),
                         "camera": "identity"
                         if cam == 0
                         else camera_label(known[dataset].kind, cam),

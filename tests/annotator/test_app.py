@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from annotator.store.db import open_store
 from annotator.store.services.labels import get_identity, history, set_label
+from annotator.text import plain
 from tests.conftest import REPO_ROOT
 
 APP = str(REPO_ROOT / "annotator" / "app.py")
@@ -312,3 +313,42 @@ def test_database_fault_stops_the_app_with_one_message(
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert any("is not an SQLite database file" in e.value for e in at.error)
+
+
+def test_link_to_a_missing_id_says_so_and_shows_another(data_root: Path) -> None:
+    at = _app(dataset=SYSU, pid="4242")
+    assert not at.exception
+    assert any("has no identity 4242" in e.value for e in at.error)
+    assert not any("every identity of this selection is labelled" in i.value for i in at.info)
+    assert at.title[0].value.startswith(f"{SYSU} · id ")  # a real identity instead
+    assert at.query_params["pid"] != "4242"
+
+
+def test_deleted_image_shows_a_placeholder_and_a_warning(data_root: Path) -> None:
+    _app()  # registers the defaults
+    view, _ = _view(data_root, 6)
+    first = view.images[min(view.images)][0].path
+    (Path(view.dataset_root) / first).unlink()
+    at = _app(dataset=SYSU, pid="6")
+    assert not at.exception
+    assert at.title[0].value == f"{SYSU} · id 6"
+    assert any(plain(f"cannot show 1 image(s): {first}") in w.value for w in at.warning)
+    assert any(plain(f"cannot show {first}: missing or unreadable") in w.value for w in at.warning)
+    assert not any(str(data_root) in w.value for w in at.warning)  # no server paths
+
+
+def test_larger_view_of_a_path_escaping_the_root_is_refused(data_root: Path) -> None:
+    from sqlalchemy import text
+
+    _app()
+    view, _ = _view(data_root, 6)
+    image_id = view.images[min(view.images)][0].id
+    store = open_store(f"sqlite:///{data_root / 'annotations.sqlite3'}")
+    with store.write() as s:
+        s.execute(
+            text("UPDATE images SET path = '../../../etc/passwd' WHERE id = :i"), {"i": image_id}
+        )
+    store.dispose()
+    at = _app(dataset=SYSU, pid="6")
+    assert not at.exception
+    assert any("../../../etc/passwd is not inside the dataset root" in e.value for e in at.error)
