@@ -7,10 +7,10 @@ import logging
 import streamlit as st
 
 from annotator import runtime
-from annotator.auth import clean_annotator_name
 from annotator.defaults import ensure_registered
 from annotator.gate import password_gate, run_guarded
 from annotator.store.errors import StoreError
+from annotator.store.services.common import canonical_annotator
 from annotator.text import plain
 from annotator.views import annotate, data, review, stats
 
@@ -28,9 +28,13 @@ def _annotator_box() -> None:
         )
         if name and name != current:
             try:
-                st.session_state["annotator"] = clean_annotator_name(name)
+                with runtime.store().read() as s:  # ADA, Ada and ＡＤＡ are one person
+                    st.session_state["annotator"] = canonical_annotator(s, name)
             except ValueError as exc:
                 st.error(plain(exc))
+        signed = st.session_state.get("annotator")
+        if signed and name and signed != name:
+            st.caption(plain(f"Signing as {signed}, the spelling already on record."))
 
 
 def main() -> None:

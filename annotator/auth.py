@@ -22,18 +22,27 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from annotator.store.services.names import clean_annotator_name
+
+__all__ = [
+    "PasswordConfigError",
+    "clean_annotator_name",
+    "exposure_problem",
+    "login_delay",
+    "password_ok",
+    "required_password",
+]
 
 PASSWORD_KEY = "lab_password"
 PASSWORD_ENV = "PAENET_LAB_PASSWORD"
 PASSWORD_FILE_ENV = "PAENET_LAB_PASSWORD_FILE"
 OPEN_NETWORK_ENV = "PAENET_OPEN_WITHOUT_PASSWORD"
 MAX_DELAY_S = 30.0
-_NAME = re.compile(r"^[\w][\w .'-]{0,63}$", re.UNICODE)
 
 
 class PasswordConfigError(Exception):
@@ -142,13 +151,3 @@ def exposure_problem(
 
 def password_ok(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
-
-
-def clean_annotator_name(name: str) -> str:
-    """A trimmed annotator name; a ValueError says what is allowed."""
-    name = " ".join(name.split())
-    if not _NAME.match(name):
-        raise ValueError(
-            "annotator name must be 1–64 letters, digits, spaces, '.', '-', \"'\" or '_'"
-        )
-    return name

@@ -352,3 +352,33 @@ def test_larger_view_of_a_path_escaping_the_root_is_refused(data_root: Path) -> 
     at = _app(dataset=SYSU, pid="6")
     assert not at.exception
     assert any("../../../etc/passwd is not inside the dataset root" in e.value for e in at.error)
+
+
+def test_names_from_the_database_are_shown_as_text(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    _app()
+    evil = "x![t](http://host/p.png)"  # stored before names were validated
+    store = open_store(f"sqlite:///{data_root / 'annotations.sqlite3'}")
+    with store.write() as s:
+        s.execute(text("UPDATE datasets SET name = :n WHERE name = :o"), {"n": evil, "o": SYSU})
+    store.dispose()
+    monkeypatch.setenv("PAENET_DATA_ROOT", str(tmp_path / "empty"))  # no default to re-add
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["dataset"] = evil
+    at.run()
+    assert not at.exception
+    assert at.title[0].value.startswith(plain(evil) + " · id ")
+    assert "![t](" not in at.title[0].value and all("![t](" not in c.value for c in at.caption)
+
+
+def test_look_alike_annotator_names_sign_as_one_person(data_root: Path) -> None:
+    at = _sign_in(_app(dataset=SYSU, pid="6"), "Ada")
+    _button(at, "set-gender-1").click()
+    at.run()
+    at = _sign_in(_app(dataset=SYSU, pid="6"), "ＡＤＡ")
+    assert at.session_state["annotator"] == "Ada"
+    assert any("Signing as Ada" in c.value for c in at.caption)
+    assert _button(at, "set-gender-1").proto.type == "primary"  # Ada's own label

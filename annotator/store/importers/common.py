@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from annotator.store.errors import StoreError
 from annotator.store.models import HistoryEntry, Identity, Label, Source
 from annotator.store.services.common import dataset_row, validate_attribute, validate_value
+from annotator.store.services.names import validate_slug
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def write_import(
     does not have. The caller's transaction makes it all-or-nothing.
     """
     ds = dataset_row(session, dataset)
+    validate_slug(source, "source name")
     if session.scalar(select(Source.id).where(Source.name == source)) is not None:
         raise StoreError(
             f"a label source named {source!r} already exists; import under another name "

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from annotator.store.errors import UnknownDatasetError, UnknownIdentityError
 from annotator.store.models import Annotator, Dataset, Identity, Source
+from annotator.store.services.names import annotator_key, clean_annotator_name
 from paenet.attributes import ATTRIBUTE_KEYS, LabelValue
 
 ANNOTATOR_SOURCE_PREFIX = "annotator:"
@@ -97,11 +98,38 @@ def identity_row(session: Session, dataset: str, pid: int) -> Identity:
     return row
 
 
+def find_annotator(session: Session, name: str) -> Annotator | None:
+    """The annotator ``name`` designates: the exact spelling, else the one whose name is
+    the same up to case and width (the oldest, if older data holds several)."""
+    row = session.scalar(select(Annotator).where(Annotator.name == name))
+    if row is not None:
+        return row
+    key = annotator_key(name)
+    for candidate in session.scalars(select(Annotator).order_by(Annotator.id)):
+        try:
+            if annotator_key(candidate.name) == key:
+                return candidate
+        except ValueError:  # a name stored before the rules: only an exact match finds it
+            continue
+    return None
+
+
+def canonical_annotator(session: Session, name: str) -> str:
+    """``name`` cleaned, spelt as the store already knows that person (or as given)."""
+    name = clean_annotator_name(name)
+    row = find_annotator(session, name)
+    return row.name if row is not None else name
+
+
 def annotator_row(session: Session, name: str) -> Annotator:
-    """The annotator called ``name``, created on first use, with its personal source."""
+    """The annotator called ``name`` (up to case and width), created on first use, with
+    its personal source. A ValueError when the name breaks the annotator rule."""
     if not name or not name.strip():
         raise ValueError("an annotator needs a name")
     row = session.scalar(select(Annotator).where(Annotator.name == name))
+    if row is None:
+        name = clean_annotator_name(name)
+        row = find_annotator(session, name)
     if row is None:
         try:
             # a savepoint: on PostgreSQL two sessions may create the same name at once;
@@ -130,7 +158,7 @@ def annotator_ids(session: Session, name: str) -> tuple[int, int]:
     ).first()
     if row is None:
         who = annotator_row(session, name)
-        return who.id, source_row(session, annotator_source_name(name)).id
+        return who.id, source_row(session, annotator_source_name(who.name)).id
     return row[0], row[1]
 
 

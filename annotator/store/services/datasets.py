@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from annotator.store.models import Dataset, Identity, Image
 from annotator.store.services.common import DatasetInfo, dataset_row, pairs
+from annotator.store.services.names import validate_slug
 from paenet.data.regdb import read_regdb
 from paenet.data.sysu import read_sysu
 
@@ -27,6 +28,7 @@ def register_dataset(session: Session, name: str, kind: str, root: Path | str) -
     root = Path(root).resolve()
     row = session.scalar(select(Dataset).where(Dataset.name == name))
     if row is None:
+        validate_slug(name, "dataset name")  # names registered before the rule keep working
         row = Dataset(name=name, kind=kind, root=str(root))
         session.add(row)
         session.flush()
