@@ -175,7 +175,10 @@ def test_synth_ground_truth_and_csv_round_trip(
         import_csv(s, first)
     header = first.read_text().splitlines()[0]
     (tmp_path / "bad.csv").write_text(f"{header}\nlabel,sysu,1,hat,0,synth-gt,import,1,,\n")
-    with pytest.raises(ImportFormatError, match=r"bad.csv: line 2: unknown attribute 'hat'"):
+    with pytest.raises(
+        ImportFormatError,
+        match=r"bad.csv: 1 bad line\(s\), nothing imported: line 2: unknown attribute 'hat'",
+    ):
         with other.write() as s:
             import_csv(s, tmp_path / "bad.csv")
     other.dispose()
