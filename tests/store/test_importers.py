@@ -222,3 +222,22 @@ def test_unreadable_mat_and_bad_synth_file(
             import_synth(s, "sysu", tmp_path)
     with real_store.read() as s:
         assert get_identity(s, "sysu", 1).labels == {}  # nothing half-imported
+
+
+@pytest.mark.parametrize(
+    "odd, shown", [(0.5, "[0.5]"), (float("nan"), "[nan]"), (-1.0, "[-1]"), (2, "[2]")]
+)
+def test_mat_values_other_than_0_and_1_are_named_as_found(
+    tmp_path: Path, odd: float, shown: str
+) -> None:
+    from annotator.store.importers.paenet import read_mat
+
+    arr = np.ones((8, 4)) if isinstance(odd, float) else np.ones((8, 4), dtype=np.uint8)
+    arr[2, 1] = odd
+    path = tmp_path / "cam1_att.mat"
+    scipy.io.savemat(str(path), {"cam1_att": arr})
+    with pytest.raises(ImportFormatError) as err:
+        read_mat(path, 1)
+    assert f"cam1_att.mat: variable 'cam1_att' must hold only 0 and 1, found {shown}" in str(
+        err.value
+    )

@@ -60,8 +60,9 @@ def read_mat(path: Path, camera: int) -> MatCamera:
             path, f"variable '{var}' must have shape ({NUM_ATTRIBUTES}, K), got {arr.shape}"
         )
     if not np.isin(arr, (0, 1)).all():
-        bad = sorted({int(v) for v in np.unique(arr) if v not in (0, 1)})[:5]
-        raise ImportFormatError(path, f"variable '{var}' must hold only 0 and 1, found {bad}")
+        raise ImportFormatError(
+            path, f"variable '{var}' must hold only 0 and 1, found {_odd_values(arr)}"
+        )
     labels: dict[int, tuple[int, ...]] = {}
     placeholders = 0
     for j in range(arr.shape[1]):
@@ -71,6 +72,17 @@ def read_mat(path: Path, camera: int) -> MatCamera:
             continue
         labels[j + 1] = tuple(int(v) for v in col)
     return MatCamera(camera, labels, placeholders)
+
+
+def _odd_values(arr: np.ndarray) -> str:
+    """The values other than 0 and 1, as they are (``0.5``, ``nan``, ``-1``), at most 5."""
+    odd = arr[~np.isin(arr, (0, 1))].ravel()
+    if odd.dtype.kind in "fc":
+        shown = sorted({"nan" if np.isnan(v) else f"{float(v):g}" for v in odd.real})
+    else:
+        shown = sorted({str(v) for v in odd.tolist()})
+    more = f" … ({len(shown)} distinct)" if len(shown) > 5 else ""
+    return "[" + ", ".join(shown[:5]) + "]" + more
 
 
 def mat_rows(
