@@ -10,6 +10,7 @@ import streamlit as st
 from annotator import runtime
 from annotator.defaults import ensure_registered
 from annotator.store.errors import StoreError
+from annotator.store.faults import display_url
 from annotator.store.importers.csvio import export_csv, import_csv
 from annotator.store.importers.paenet import import_paenet_mat, import_paenet_xlsx
 from annotator.store.services.datasets import register_dataset
@@ -26,7 +27,7 @@ def render() -> None:
     st.title("Data")
     known = datasets()
     st.write(
-        f"Database `{cfg.db_url}` · data root `{cfg.data_root}`"
+        f"Database `{display_url(cfg.db_url)}` · data root `{cfg.data_root}`"
         + (f" · rand_perm_cam.mat `{cfg.rand_perm}`" if cfg.rand_perm else "")
     )
     if known:
