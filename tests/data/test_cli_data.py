@@ -50,3 +50,14 @@ def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert "inspect" in out and "synth" in out
+
+
+def test_inspect_refuses_overlapping_splits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = small_sysu(tmp_path)
+    (root / "exp" / "train_id.txt").write_text("1,2,4,5,7,8,11")  # 11 is also a test id
+    assert main(["inspect", "--dataset", "sysu", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("paenet-data: error: ")
+    assert "test_id.txt" in err and "train_id.txt" in err and "[11]" in err
