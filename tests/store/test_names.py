@@ -87,3 +87,25 @@ def test_case_and_width_fold_to_one_annotator(sysu_store: Store) -> None:
         assert canonical_annotator(s, "Grace") == "Grace"
         with pytest.raises(ValueError, match="annotator name"):
             canonical_annotator(s, "<script>")
+
+
+def test_register_of_a_non_utf8_file_name_names_the_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    from annotator import cli_labels
+    from tests.data.trees import write_regdb
+
+    root = write_regdb(tmp_path / "RegDB")
+    folder = root / "Thermal" / "4"
+    with open(os.fsencode(folder) + b"/caf\xe9.bmp", "wb"):
+        pass
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    assert (
+        cli_labels.main(["--db", url, "register", "--name", "r", "--kind", "regdb", str(root)]) == 2
+    )
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1 and f"{folder}: file name 'caf\\udce9.bmp' is not valid UTF-8" in err
+    )
