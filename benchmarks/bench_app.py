@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from common import REPO, summary_ms
+from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
 APP = str(REPO / "annotator" / "app.py")
@@ -53,6 +54,9 @@ def main() -> int:
             (data_root / "synthetic" / "SYSU-MM01").symlink_to(args.stand_in.resolve())
         os.environ["PAENET_DATA_ROOT"] = str(data_root)
         os.environ["PAENET_DB_URL"] = f"sqlite:///{data_root / 'annotations.sqlite3'}"
+        # as `make run` serves it (annotator/.streamlit/config.toml, which AppTest does not
+        # read): on 127.0.0.1, where the app opens without a password
+        st_config.set_option("server.address", "127.0.0.1")
         trivial = AppTest.from_string("import streamlit as st\nst.write('x')\n", default_timeout=60)
         trivial.run()
         floor = [_timed_run(trivial) for _ in range(10)]
