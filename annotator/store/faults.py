@@ -39,7 +39,8 @@ def check_url(url: str) -> None:
         ) from None
 
 
-# (pattern in the driver's message, what is wrong and what to do); first match wins
+# (regex searched in the driver's message, lower-cased; what is wrong and what to do);
+# the first match wins
 _KNOWN: tuple[tuple[str, str], ...] = (
     ("file is not a database", "is not an SQLite database file; point --db (or PAENET_DB_URL) "
      "at the annotations database, or move this file away"),
@@ -53,8 +54,8 @@ _KNOWN: tuple[tuple[str, str], ...] = (
      "the file, then try again"),
     ("password authentication failed", "refused the user name or password; check the "
      "credentials in the URL"),
-    ("does not exist", "names a database or role that does not exist on the server; create "
-     "it (createdb NAME) or fix the URL"),
+    (r'(database|role) ".*" does not exist', "names a database or role that does not exist "
+     "on the server; create it (createdb NAME) or fix the URL"),
     ("failed to resolve host", "names a host that cannot be resolved; fix the host in the URL"),
     ("connection refused", "cannot be reached: no PostgreSQL server answers at that host and "
      "port; start it or fix the host/port in the URL"),
@@ -80,7 +81,7 @@ def translate(exc: BaseException, url: str) -> DatabaseError | None:
         return None
     message = str(exc.orig if exc.orig is not None else exc).lower()
     for pattern, advice in _KNOWN:
-        if pattern in message:
+        if re.search(pattern, message):
             return DatabaseError(f"{where} {advice}")
     return None
 

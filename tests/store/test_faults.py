@@ -169,3 +169,22 @@ def test_display_url() -> None:
     )
     assert display_url("sqlite:///a/b.sqlite3") == "sqlite:///a/b.sqlite3"
     assert display_url("pg://u:secret@h:x/d") == "pg://u:***@h:x/d"
+
+
+@pytest.mark.postgres
+def test_missing_postgresql_database(postgres_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    url = postgres_url.rsplit("/", 1)[0] + "/no_such_labels"
+    line = _cli_error(capsys, url, "export", "out.csv")
+    assert "no_such_labels" in line and "does not exist on the server; create it" in line
+
+
+def test_other_database_errors_keep_their_traceback() -> None:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from annotator.store.faults import translate
+
+    bug = ProgrammingError("SELECT * FROM t", {}, Exception('relation "t" does not exist'))
+    assert translate(bug, "postgresql+psycopg://u@h/d") is None
+    odd = OperationalError("SELECT 1", {}, Exception("something new"))
+    assert translate(odd, "sqlite:///a.sqlite3") is None
+    assert translate(ValueError("label value must be 0, 1"), "sqlite:///a") is None
