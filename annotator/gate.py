@@ -19,6 +19,8 @@ from annotator.auth import (
     password_ok,
     required_password,
 )
+from annotator.store.errors import StoreError
+from annotator.text import plain
 
 log = logging.getLogger(__name__)
 TITLE = "PAENet attribute studio"
@@ -80,10 +82,13 @@ def password_gate() -> None:
 
 
 def run_guarded(page: Callable[[], None]) -> None:
-    """Run a page; an unexpected error shows a short message (no traceback, no server
-    paths) and its details go to the server log."""
+    """Run a page; a store error (database locked, unreachable …) shows its message, any
+    other error a short message (no traceback, no server paths) with the details logged."""
     try:
         page()
+    except StoreError as exc:  # written for a person (e.g. the database is locked)
+        log.warning("page stopped: %s", exc)
+        st.error(plain(exc))
     except Exception as exc:  # st.stop / st.rerun are BaseExceptions and pass through
         log.exception("page failed")
         st.error(

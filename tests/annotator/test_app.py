@@ -382,3 +382,18 @@ def test_look_alike_annotator_names_sign_as_one_person(data_root: Path) -> None:
     assert at.session_state["annotator"] == "Ada"
     assert any("Signing as Ada" in c.value for c in at.caption)
     assert _button(at, "set-gender-1").proto.type == "primary"  # Ada's own label
+
+
+def test_store_error_in_a_page_shows_its_message() -> None:
+    script = (
+        "from annotator.gate import run_guarded\n"
+        "from annotator.store.errors import DatabaseError\n"
+        "def page():\n"
+        "    raise DatabaseError('database sqlite:///a.sqlite3 is locked by another process')\n"
+        "run_guarded(page)\n"
+    )
+    at = AppTest.from_string(script, default_timeout=30).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        plain("database sqlite:///a.sqlite3 is locked by another process")
+    ]
