@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models. The schema is owned by the Alembic migrations in ``alembic/``.
+"""SQLAlchemy 2 models. The schema is owned by the Alembic migrations in
+``annotator/store/migrations`` (linked as ``alembic/`` at the repository root).
 
 Values of a label: 0, 1 or -1 (unknown, see :class:`paenet.attributes.LabelValue`).
 ``camera = 0`` means identity-wide; a camera number is a per-camera override.
