@@ -17,9 +17,17 @@ from annotator.store.errors import StaleVersionError, StoreError, UnknownIdentit
 from annotator.store.models import IDENTITY_WIDE
 from annotator.store.services.common import IdentityView, annotator_source_name
 from annotator.store.services.labels import get_identity, history, set_label, undo_last
-from annotator.store.services.queue import Status, neighbour, next_identity, progress, statuses
+from annotator.store.services.queue import (
+    ProgressReport,
+    Status,
+    neighbour,
+    next_identity,
+    progress,
+    statuses,
+)
 from annotator.views.common import camera_label, choose_dataset, datasets, image_strip
 from paenet.attributes import ATTRIBUTES, LabelValue
+from paenet.data.kinds import identity_splits
 
 SPLITS_ALL = "all splits"
 HELP = (
@@ -135,7 +143,10 @@ def render() -> None:
         st.session_state.pop("pid", None)  # another dataset was chosen in the sidebar
         st.session_state["_view_dataset"] = dataset
     kind = known[dataset].kind
-    st.sidebar.selectbox("Split", [SPLITS_ALL, "train", "val", "test", "other", "all"], key="split")
+    splits = [SPLITS_ALL, *identity_splits(kind)]  # RegDB: none (its splits are per trial)
+    if st.session_state.get("split") not in splits:
+        st.session_state["split"] = SPLITS_ALL
+    st.sidebar.selectbox("Split", splits, key="split")
     who = runtime.annotator_name()
     store = runtime.store()
     with store.read() as s:
@@ -150,9 +161,9 @@ def render() -> None:
             st.error(str(exc))
             view = None
         status = statuses(s, dataset, who) if who else {}
-        rows = progress(s, dataset, who, status) if who else []
+        report = progress(s, dataset, who, status) if who else None
         hist = history(s, dataset, pid) if view is not None else []
-    _sidebar_progress(rows)
+    _sidebar_progress(report)
     _status_list(status, dataset)
     if view is None:
         st.info(
@@ -172,14 +183,19 @@ def render() -> None:
     _history(hist, dataset, view)
 
 
-def _sidebar_progress(rows) -> None:  # type: ignore[no-untyped-def]
-    for row in rows:
-        if row.split == "all" or row.split == st.session_state.get("split"):
-            st.sidebar.progress(
-                row.fraction,
-                text=f"{row.split}: {row.done}/{row.total} done · {row.partial} partial · "
-                f"{row.conflict} in conflict",
-            )
+def _sidebar_progress(report: ProgressReport | None) -> None:
+    if report is None:
+        return
+    shown = [(SPLITS_ALL, report.overall)]
+    split = _split_filter()
+    if split is not None and split in report.by_split:
+        shown.append((split, report.by_split[split]))
+    for name, row in shown:
+        st.sidebar.progress(
+            row.fraction,
+            text=f"{name}: {row.done}/{row.total} done · {row.partial} partial · "
+            f"{row.conflict} in conflict",
+        )
 
 
 def _status_list(status: dict[int, Status], dataset: str) -> None:

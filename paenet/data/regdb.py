@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -40,13 +41,21 @@ TRIALS: tuple[int, ...] = tuple(range(1, 11))
 IMAGE_SUFFIX = ".bmp"
 
 
-def idx_file(root: Path, part: str, modality: Modality, trial: int) -> Path:
+class RegdbSplit(StrEnum):
+    """The two parts of one RegDB trial. RegDB has no fixed split: an identity is in the
+    train part of some trials and the test part of others, so identities carry none."""
+
+    TRAIN = "train"
+    TEST = "test"
+
+
+def idx_file(root: Path, part: RegdbSplit | str, modality: Modality, trial: int) -> Path:
     """``idx/{train,test}_{visible,thermal}_{trial}.txt``."""
-    if part not in ("train", "test"):
-        raise ValueError(f"part must be 'train' or 'test', got {part!r}")
+    if part not in set(RegdbSplit):
+        raise ValueError(f"part must be one of {[p.value for p in RegdbSplit]}, got {part!r}")
     if trial not in TRIALS:
         raise ValueError(f"RegDB trial must be in 1..10, got {trial!r}")
-    return root / "idx" / f"{part}_{IDX_MODALITY_NAMES[modality]}_{trial}.txt"
+    return root / "idx" / f"{RegdbSplit(part)}_{IDX_MODALITY_NAMES[modality]}_{trial}.txt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +77,9 @@ class RegdbDataset(DatasetIndex):
     def _by_path(self) -> Mapping[PurePosixPath, Sample]:
         return MappingProxyType({s.path: s for s in self.samples})
 
-    def read_idx(self, part: str, modality: Modality, trial: int) -> tuple[IdxEntry, ...]:
+    def read_idx(
+        self, part: RegdbSplit | str, modality: Modality, trial: int
+    ) -> tuple[IdxEntry, ...]:
         """Parse one idx file; every path must be an indexed image of that modality."""
         path = idx_file(self.root, part, modality, trial)
         try:
@@ -103,7 +114,7 @@ class RegdbDataset(DatasetIndex):
             raise DatasetError(path, "idx file has no entries")
         return tuple(entries)
 
-    def trial_ids(self, part: str, trial: int) -> tuple[int, ...]:
+    def trial_ids(self, part: RegdbSplit | str, trial: int) -> tuple[int, ...]:
         """Person ids of a trial's train or test part (visible and thermal must agree)."""
         vis = {e.sample.pid for e in self.read_idx(part, Modality.VISIBLE, trial)}
         the = {e.sample.pid for e in self.read_idx(part, Modality.INFRARED, trial)}

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
@@ -32,9 +33,20 @@ CAMERAS: Mapping[int, Camera] = MappingProxyType(
         6: Camera(6, Modality.INFRARED, Location.OUTDOOR, "outdoor-ir"),
     }
 )
-SPLITS: tuple[str, ...] = ("train", "val", "test", "available")
-"""Split files under ``exp/``: ``<split>_id.txt``."""
-REQUIRED_SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+
+class SysuSplit(StrEnum):
+    """The fixed identity splits of SYSU-MM01 (``exp/<split>_id.txt``); every id is in at
+    most one of them."""
+
+    TRAIN = "train"
+    VAL = "val"
+    TEST = "test"
+
+
+SPLITS: tuple[str, ...] = (*SysuSplit, "available")
+"""Split files under ``exp/``: ``<split>_id.txt`` (``available`` is optional and overlaps)."""
+REQUIRED_SPLITS: tuple[SysuSplit, ...] = tuple(SysuSplit)
 IMAGE_SUFFIX = ".jpg"
 _PID_DIR = re.compile(r"^\d{4}$")
 _FRAME = re.compile(r"^\d{4}\.jpg$", re.IGNORECASE)
@@ -100,7 +112,7 @@ class SysuDataset(DatasetIndex):
         ids = self.split_ids("train") + (self.split_ids("val") if include_val else ())
         return tuple(sorted(ids))
 
-    def split_of(self, pid: int) -> str | None:
+    def split_of(self, pid: int) -> SysuSplit | None:
         for split in REQUIRED_SPLITS:
             if pid in self.splits[split]:
                 return split

@@ -49,7 +49,8 @@ class IdentityView:
     dataset: str
     dataset_root: str
     pid: int
-    split: str
+    split: str | None
+    """SYSU: train, val or test; None where the identity has no fixed split (RegDB)."""
     version: int
     reviewed: bool
     images: Mapping[int, tuple[ImageInfo, ...]]
