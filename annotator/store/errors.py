@@ -17,6 +17,10 @@ class UnknownIdentityError(StoreError):
     pass
 
 
+class UnknownSourceError(StoreError):
+    """No label source of that name; the message lists the known ones."""
+
+
 class StaleVersionError(StoreError):
     """A save was based on an older version of the identity than the database holds."""
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from annotator.store.errors import UnknownDatasetError, UnknownIdentityError
+from annotator.store.errors import UnknownDatasetError, UnknownIdentityError, UnknownSourceError
 from annotator.store.models import Annotator, Dataset, Identity, Source
 from paenet.attributes import ATTRIBUTE_KEYS, LabelValue
 
@@ -154,7 +154,9 @@ def source_row(session: Session, name: str) -> Source:
     row = session.scalar(select(Source).where(Source.name == name))
     if row is None:
         names = session.scalars(select(Source.name).order_by(Source.name)).all()
-        raise UnknownDatasetError(f"no label source {name!r} (have: {', '.join(names) or 'none'})")
+        raise UnknownSourceError(
+            f"no label source named {name!r} (known sources: {', '.join(names) or 'none'})"
+        )
     return row
 
 
