@@ -147,7 +147,7 @@ def sysu_protocol(
     if sampling is Sampling.OFFICIAL and rand_perm is None:
         raise ValueError(
             "sampling='official' needs the dataset authors' rand_perm_cam.mat "
-            "(pass its path, e.g. --rand-perm path/to/rand_perm_cam.mat)"
+            "(read it with load_rand_perm and pass it as rand_perm)"
         )
     rng = random.Random(trial)
     gallery: list[Sample] = []

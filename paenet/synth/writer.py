@@ -115,7 +115,7 @@ def _check_output(config: SynthConfig) -> bool:
             return True
         raise FileExistsError(
             f"{out} holds a different synthetic stand-in ({_describe(have)}), not "
-            f"{_describe(want)}; choose another --out or delete that folder"
+            f"{_describe(want)}; choose another output folder or delete that one"
         )
     raise FileExistsError(
         f"{out} is not empty and is not a synthetic stand-in (no {INFO_FILE}); "
