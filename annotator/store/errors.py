@@ -39,4 +39,5 @@ class ImportFormatError(StoreError):
 
     def __init__(self, path: Path | str, problem: str) -> None:
         self.path = Path(path)
+        self.problem = problem
         super().__init__(f"{self.path}: {problem}")
