@@ -7,7 +7,6 @@ Every command opens the database (``--db URL``, else ``PAENET_DB_URL``, else
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,8 +25,6 @@ from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.errors import DatasetError
 from paenet.data.kinds import KINDS
 from paenet.logs import setup_logging
-
-log = logging.getLogger(__name__)
 
 _HINTS: tuple[tuple[type[Exception], str], ...] = (
     (SourceExistsError, "pass --source NAME"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import streamlit as st
@@ -11,10 +10,7 @@ from annotator import runtime
 from annotator.store.services.common import DatasetInfo, IdentityView
 from annotator.store.services.datasets import list_datasets
 from annotator.thumbnails import UnsafePathError
-from paenet.data import regdb, sysu
-from paenet.data.records import Camera
-
-CAMERAS: Mapping[str, Mapping[int, Camera]] = {"sysu": sysu.CAMERAS, "regdb": regdb.CAMERAS}
+from paenet.data.kinds import CAMERAS
 
 
 def datasets() -> dict[str, DatasetInfo]:

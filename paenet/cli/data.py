@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,8 +11,6 @@ from pathlib import Path
 from paenet.data.errors import DatasetError
 from paenet.data.kinds import KINDS
 from paenet.logs import setup_logging
-
-log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:

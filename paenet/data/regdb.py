@@ -8,8 +8,6 @@ Layout (see ``datasets/README.md``)::
 
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,9 +16,8 @@ from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 from paenet.data.errors import DatasetError
+from paenet.data.paths import PathEscapeError, relative_inside, scan_dir
 from paenet.data.records import Camera, DatasetIndex, Location, Modality, Sample
-
-log = logging.getLogger(__name__)
 
 NAME = "regdb"
 CAMERAS: Mapping[int, Camera] = MappingProxyType(
@@ -99,7 +96,15 @@ class RegdbDataset(DatasetIndex):
                     f"expected 'relative/path label' (one space, int label), got {line!r}",
                     line=lineno,
                 )
-            rel = _safe_relative(path, lineno, parts[0])
+            try:
+                rel = relative_inside(parts[0].replace("\\", "/"))
+            except PathEscapeError:
+                raise DatasetError(
+                    path,
+                    f"path {parts[0]!r} escapes the dataset root; expected a path such as "
+                    "'Visible/1/xxx.bmp'",
+                    line=lineno,
+                ) from None
             sample = self._by_path.get(rel)
             if sample is None:
                 raise DatasetError(path, f"image {rel} is not in the dataset", line=lineno)
@@ -127,17 +132,6 @@ class RegdbDataset(DatasetIndex):
         return tuple(sorted(vis))
 
 
-def _safe_relative(idx_path: Path, lineno: int, text: str) -> PurePosixPath:
-    rel = PurePosixPath(text.replace("\\", "/"))
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-        raise DatasetError(
-            idx_path,
-            f"path {text!r} escapes the dataset root; expected a path such as 'Visible/1/xxx.bmp'",
-            line=lineno,
-        )
-    return rel
-
-
 def read_regdb(root: Path | str) -> RegdbDataset:
     """Index a RegDB root: ``Visible/<id>/*.bmp`` and ``Thermal/<id>/*.bmp``."""
     root = Path(root)
@@ -157,19 +151,16 @@ def read_regdb(root: Path | str) -> RegdbDataset:
 
 def _scan_modality(root: Path, dirname: str, modality: Modality) -> list[Sample]:
     out: list[Sample] = []
-    try:
-        with os.scandir(root / dirname) as it:
-            pid_dirs = sorted((e for e in it if e.is_dir()), key=lambda e: e.name)
-    except OSError as exc:
-        raise DatasetError(root / dirname, f"cannot list folder ({exc.strerror})") from None
+    pid_dirs = [e for e in scan_dir(root / dirname) if e.is_dir()]
     for entry in pid_dirs:
         if not entry.name.isdigit():
             raise DatasetError(entry.path, "expected a numeric person-id folder such as '17'")
         pid = int(entry.name)
-        with os.scandir(entry.path) as files:
-            names = sorted(
-                f.name for f in files if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIX)
-            )
+        names = [
+            f.name
+            for f in scan_dir(entry.path)
+            if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIX)
+        ]
         base = PurePosixPath(dirname, entry.name)
         out.extend(Sample(base / n, pid, CAMERA_OF[modality], modality) for n in names)
     return out

@@ -9,7 +9,6 @@ Layout (see ``datasets/README.md``)::
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 from paenet.data.errors import DatasetError
+from paenet.data.paths import scan_dir
 from paenet.data.records import Camera, DatasetIndex, Location, Modality, Sample
 
 log = logging.getLogger(__name__)
@@ -167,21 +167,12 @@ def _scan_camera(root: Path, cam: int) -> list[Sample]:
     info = CAMERAS[cam]
     cam_name = camera_dir(cam)
     out: list[Sample] = []
-    with _scandir(root / cam_name) as entries:
-        pid_entries = sorted((e for e in entries if e.is_dir()), key=lambda e: e.name)
+    pid_entries = [e for e in scan_dir(root / cam_name) if e.is_dir()]
     for entry in pid_entries:
         if not _PID_DIR.match(entry.name):
             raise DatasetError(entry.path, "expected a 4-digit person-id folder such as '0001'")
         pid = int(entry.name)
-        with _scandir(Path(entry.path)) as files:
-            names = sorted(f.name for f in files if f.is_file() and _FRAME.match(f.name))
+        names = [f.name for f in scan_dir(entry.path) if f.is_file() and _FRAME.match(f.name)]
         base = PurePosixPath(cam_name, entry.name)
         out.extend(Sample(base / name, pid, cam, info.modality) for name in names)
     return out
-
-
-def _scandir(path: Path):
-    try:
-        return os.scandir(path)
-    except OSError as exc:
-        raise DatasetError(path, f"cannot list folder ({exc.strerror})") from None
