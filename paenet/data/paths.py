@@ -32,10 +32,10 @@ def resolve_inside(root: Path, relative: str | PurePosixPath) -> Path:
 
 
 def scan_dir(path: Path | str) -> list[os.DirEntry[str]]:
-    """The entries of a folder sorted by name; :class:`DatasetError` naming the folder when
-    it cannot be listed."""
+    """The entries of a folder (in the file system's order; callers sort what they keep);
+    :class:`DatasetError` naming the folder when it cannot be listed."""
     try:
         with os.scandir(path) as it:
-            return sorted(it, key=lambda e: e.name)
+            return list(it)
     except OSError as exc:
         raise DatasetError(path, f"cannot list folder ({exc.strerror})") from None

@@ -151,16 +151,16 @@ def read_regdb(root: Path | str) -> RegdbDataset:
 
 def _scan_modality(root: Path, dirname: str, modality: Modality) -> list[Sample]:
     out: list[Sample] = []
-    pid_dirs = [e for e in scan_dir(root / dirname) if e.is_dir()]
+    pid_dirs = sorted((e for e in scan_dir(root / dirname) if e.is_dir()), key=lambda e: e.name)
     for entry in pid_dirs:
         if not entry.name.isdigit():
             raise DatasetError(entry.path, "expected a numeric person-id folder such as '17'")
         pid = int(entry.name)
-        names = [
+        names = sorted(
             f.name
             for f in scan_dir(entry.path)
             if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIX)
-        ]
+        )
         base = PurePosixPath(dirname, entry.name)
         out.extend(Sample(base / n, pid, CAMERA_OF[modality], modality) for n in names)
     return out

@@ -167,12 +167,12 @@ def _scan_camera(root: Path, cam: int) -> list[Sample]:
     info = CAMERAS[cam]
     cam_name = camera_dir(cam)
     out: list[Sample] = []
-    pid_entries = [e for e in scan_dir(root / cam_name) if e.is_dir()]
+    pid_entries = sorted((e for e in scan_dir(root / cam_name) if e.is_dir()), key=lambda e: e.name)
     for entry in pid_entries:
         if not _PID_DIR.match(entry.name):
             raise DatasetError(entry.path, "expected a 4-digit person-id folder such as '0001'")
         pid = int(entry.name)
-        names = [f.name for f in scan_dir(entry.path) if f.is_file() and _FRAME.match(f.name)]
+        names = sorted(f.name for f in scan_dir(entry.path) if f.is_file() and _FRAME.match(f.name))
         base = PurePosixPath(cam_name, entry.name)
         out.extend(Sample(base / name, pid, cam, info.modality) for name in names)
     return out
