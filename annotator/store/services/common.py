@@ -78,13 +78,16 @@ def validate_value(value: int) -> int:
     return int(value)
 
 
+def _known(session: Session, column: Any) -> str:
+    """The values of a name column, sorted and comma-separated (``none`` when empty)."""
+    return ", ".join(session.scalars(select(column).order_by(column))) or "none"
+
+
 def dataset_row(session: Session, name: str) -> Dataset:
     row = session.scalar(select(Dataset).where(Dataset.name == name))
     if row is None:
-        names = session.scalars(select(Dataset.name).order_by(Dataset.name)).all()
-        raise UnknownDatasetError(
-            f"no dataset named {name!r} is registered (registered: {', '.join(names) or 'none'})"
-        )
+        known = _known(session, Dataset.name)
+        raise UnknownDatasetError(f"no dataset named {name!r} is registered (registered: {known})")
     return row
 
 
@@ -153,10 +156,8 @@ def annotator_source_name(name: str) -> str:
 def source_row(session: Session, name: str) -> Source:
     row = session.scalar(select(Source).where(Source.name == name))
     if row is None:
-        names = session.scalars(select(Source.name).order_by(Source.name)).all()
-        raise UnknownSourceError(
-            f"no label source named {name!r} (known sources: {', '.join(names) or 'none'})"
-        )
+        known = _known(session, Source.name)
+        raise UnknownSourceError(f"no label source named {name!r} (known sources: {known})")
     return row
 
 
