@@ -50,3 +50,16 @@ def test_help_lists_the_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert "inspect" in out and "synth" in out
+
+
+def test_synth_into_a_foreign_folder_names_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["synth", "--layout", "regdb", "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"paenet-data: error: {out} is not empty")
+    assert err.rstrip().endswith("(pass another --out)")
+    assert (out / "notes.txt").read_text() == "mine"
