@@ -7,18 +7,31 @@ Every command opens the database (``--db URL``, else ``PAENET_DB_URL``, else
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
-from annotator.store.db import SchemaError, open_store
-from annotator.store.errors import StoreError
+from annotator.store.db import SchemaError, Store, open_store
+from annotator.store.errors import StoreError, UnknownDatasetError
+from annotator.store.importers.common import SourceExistsError, UnknownIdsError
+from annotator.store.importers.run import (
+    MIDDLE_TROUSERS,
+    ImportFormat,
+    ImportOptions,
+    OptionNotApplicableError,
+)
 from paenet.attributes import ATTRIBUTE_KEYS
-from paenet.cli._common import setup_logging
 from paenet.data.errors import DatasetError
+from paenet.data.kinds import KINDS
+from paenet.logs import setup_logging
 
-log = logging.getLogger(__name__)
+_HINTS: tuple[tuple[type[Exception], str], ...] = (
+    (SourceExistsError, "pass --source NAME"),
+    (UnknownIdsError, "pass --skip-unknown-ids to import the ids it has"),
+    (UnknownDatasetError, "register it first: paenet-labels register --name NAME --kind KIND ROOT"),
+)
+"""The store's errors in this command's words: which flag or command helps."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,11 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     reg = sub.add_parser("register", help="register (or rescan) a dataset root")
     reg.add_argument("--name", required=True, help="dataset name used in links, e.g. sysu")
-    reg.add_argument("--kind", choices=("sysu", "regdb"), required=True)
+    reg.add_argument("--kind", choices=KINDS, required=True)
     reg.add_argument("root", type=Path)
+    reg.set_defaults(func=cmd_register)
 
     imp = sub.add_parser("import", help="import labels as a named source")
-    imp.add_argument("format", choices=("paenet-mat", "paenet-xlsx", "synth", "csv"))
+    imp.add_argument("format", choices=[f.value for f in ImportFormat])
     imp.add_argument("path", type=Path, help="mat folder, xlsx file, synth root or CSV file")
     imp.add_argument("--dataset", default="sysu", help="registered dataset name")
     imp.add_argument("--source", default=None, help="source name (default: the format)")
@@ -42,14 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="paenet-mat: invert this attribute's polarity (repeatable)",
     )  # fmt: skip
     imp.add_argument(
-        "--middle-trousers", type=int, choices=(-1, 0, 1), default=0,
+        "--middle-trousers", type=int, choices=MIDDLE_TROUSERS, default=0,
         help="paenet-xlsx: value of 'middle' trousers length (0 short, 1 long, -1 unknown)",
     )  # fmt: skip
     imp.add_argument("--skip-unknown-ids", action="store_true")
+    imp.set_defaults(func=cmd_import)
 
     exp = sub.add_parser("export", help="write every label and decision to CSV")
     exp.add_argument("out", type=Path)
     exp.add_argument("--dataset", default=None)
+    exp.set_defaults(func=cmd_export)
 
     agr = sub.add_parser("agreement", help="Cohen's / Fleiss' kappa per attribute")
     agr.add_argument("sources", nargs="+", help="two or more source names")
@@ -58,84 +74,99 @@ def build_parser() -> argparse.ArgumentParser:
     agr.add_argument(
         "--show-conflicts", action="store_true", help="list the disagreeing ids per attribute"
     )
+    agr.set_defaults(func=cmd_agreement)
     return p
 
 
-def _run(args: argparse.Namespace) -> int:
-    from annotator.store.importers.csvio import export_csv, import_csv, import_synth
-    from annotator.store.importers.paenet import import_paenet_mat, import_paenet_xlsx
-    from annotator.store.services.agreement import agreement
+def cmd_register(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     from annotator.store.services.datasets import register_dataset
 
-    store = open_store(args.db)
-    out = sys.stdout
-    if args.command == "register":
-        with store.write() as s:
-            info = register_dataset(s, args.name, args.kind, args.root)
-        out.write(
-            f"{info.name} ({info.kind}) at {info.root}: {info.identities} identities, {info.images} images\n"
-        )
-    elif args.command == "import":
-        with store.write() as s:
-            if args.format == "paenet-mat":
-                rep = import_paenet_mat(
-                    s,
-                    args.dataset,
-                    args.path,
-                    args.source or "paenet-mat",
-                    args.flip,
-                    args.skip_unknown_ids,
-                )
-            elif args.format == "paenet-xlsx":
-                rep = import_paenet_xlsx(
-                    s,
-                    args.dataset,
-                    args.path,
-                    args.source or "paenet-xlsx",
-                    args.middle_trousers,
-                    args.skip_unknown_ids,
-                )
-            elif args.format == "synth":
-                rep = import_synth(s, args.dataset, args.path, args.source or "synth-gt")
-            else:
-                rep = import_csv(s, args.path)
-        out.write(f"imported {rep.labels} labels of {rep.identities} identities as {rep.source}\n")
-        for what, n in rep.skipped.items():
-            out.write(f"  skipped {n}: {what}\n")
-        if rep.notes:
-            out.write(f"  {len(rep.notes)} identities disagree across cameras, e.g.:\n")
-            for note in rep.notes[:10]:
-                out.write(f"    {note}\n")
-    elif args.command == "export":
-        with store.read() as s:
-            n = export_csv(s, args.out, args.dataset)
-        out.write(f"wrote {n} rows to {args.out}\n")
-    else:
-        with store.read() as s:
-            rows = agreement(s, args.dataset, args.sources, per_camera=args.per_camera)
-        out.write(
-            f"{'attribute':<18} {'method':<7} {'items':>6} {'raw':>6} {'kappa':>6} conflicts\n"
-        )
-        for r in rows:
-            out.write(
-                f"{r.attribute:<18} {r.method:<7} {r.items:>6} {r.raw:>6.3f} {r.kappa:>6.3f} {len(r.conflicts)}\n"
-            )
-        if args.show_conflicts:
-            for r in rows:
-                if r.conflicts:
-                    out.write(f"{r.attribute}: {' '.join(map(str, r.conflicts))}\n")
-    store.dispose()
+    with store.write() as s:
+        info = register_dataset(s, args.name, args.kind, args.root)
+    out.write(
+        f"{info.name} ({info.kind}) at {info.root}: {info.identities} identities, {info.images} images\n"
+    )
     return 0
+
+
+def cmd_import(store: Store, args: argparse.Namespace, out: TextIO) -> int:
+    from annotator.store.importers.run import run_import
+
+    fmt = ImportFormat(args.format)
+    # the parser's defaults are the options' defaults; a flag given for another format is
+    # refused by run_import, in this command's words below
+    options = ImportOptions(
+        source=args.source,
+        flip=tuple(args.flip),
+        middle_trousers=args.middle_trousers,
+        skip_unknown_ids=args.skip_unknown_ids,
+    )
+    with store.write() as s:
+        rep = run_import(s, fmt, args.path, args.dataset, options)
+    out.write(f"imported {rep.labels} labels of {rep.identities} identities as {rep.source}\n")
+    for what, n in rep.skipped.items():
+        out.write(f"  skipped {n}: {what}\n")
+    if rep.notes:
+        out.write(f"  {len(rep.notes)} identities disagree across cameras, e.g.:\n")
+        for note in rep.notes[:10]:
+            out.write(f"    {note}\n")
+    return 0
+
+
+def cmd_export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
+    from annotator.store.importers.csvio import export_csv
+
+    with store.read() as s:
+        n = export_csv(s, args.out, args.dataset)
+    out.write(f"wrote {n} rows to {args.out}\n")
+    return 0
+
+
+def cmd_agreement(store: Store, args: argparse.Namespace, out: TextIO) -> int:
+    from annotator.store.services.agreement import agreement
+
+    with store.read() as s:
+        rows = agreement(s, args.dataset, args.sources, per_camera=args.per_camera)
+    out.write(f"{'attribute':<18} {'method':<7} {'items':>6} {'raw':>6} {'kappa':>6} conflicts\n")
+    for r in rows:
+        out.write(
+            f"{r.attribute:<18} {r.method:<7} {r.items:>6} {r.raw:>6.3f} {r.kappa:>6.3f} {len(r.conflicts)}\n"
+        )
+    if args.show_conflicts:
+        for r in rows:
+            if r.conflicts:
+                out.write(f"{r.attribute}: {' '.join(map(str, r.conflicts))}\n")
+    return 0
+
+
+def describe_error(exc: Exception) -> str:
+    """An error of the store or the library, in this command's words."""
+    if isinstance(exc, OptionNotApplicableError):
+        flag = "--" + exc.option.replace("_", "-")
+        formats = ", ".join(f.value for f in exc.applies_to)
+        return f"{flag} applies to {formats} imports only, not to {exc.format}"
+    message = str(exc)
+    for kind, hint in _HINTS:
+        if isinstance(exc, kind):
+            return f"{message} ({hint})"
+    return message
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
-        return _run(args)
-    except (StoreError, SchemaError, DatasetError, ValueError, OSError) as exc:
-        sys.stderr.write(f"paenet-labels: error: {exc}\n")
+        store = open_store(args.db)
+    except (SchemaError, StoreError, ValueError, OSError) as exc:
+        sys.stderr.write(f"paenet-labels: error: {describe_error(exc)}\n")
         return 2
+    try:
+        return args.func(store, args, sys.stdout)
+    except (StoreError, SchemaError, DatasetError, ValueError, OSError) as exc:
+        sys.stderr.write(f"paenet-labels: error: {describe_error(exc)}\n")
+        return 2
+    finally:
+        store.dispose()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,11 @@
 | data root | ``PAENET_DATA_ROOT`` | ``datasets`` (relative to the working directory) |
 | rand_perm_cam.mat | ``PAENET_RAND_PERM`` | none |
 | thumbnail cache | ``PAENET_THUMB_DIR`` | ``<data root>/.thumbnails`` |
+| extra folders the web page may register or import from | ``PAENET_ALLOWED_ROOTS`` (``os.pathsep``-separated) | none |
+
+The web page registers dataset roots and imports label files only inside the data root
+or a folder listed in ``PAENET_ALLOWED_ROOTS`` (:func:`allowed_path`); ``paenet-labels``
+on the shell has no such limit.
 """
 
 from __future__ import annotations
@@ -18,6 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from paenet.data.kinds import FOLDERS, DatasetKind
+
+ALLOWED_ROOTS_ENV = "PAENET_ALLOWED_ROOTS"
+
+
+class PathNotAllowedError(ValueError):
+    """A path given on the web page lies outside the data root and the allowed roots."""
+
 
 @dataclass(frozen=True)
 class AppConfig:
@@ -25,15 +38,16 @@ class AppConfig:
     data_root: Path
     rand_perm: Path | None
     thumb_dir: Path
-    annotator: str | None = None
+    extra_roots: tuple[Path, ...] = ()
+    """Resolved folders of ``PAENET_ALLOWED_ROOTS``, besides the data root."""
 
     @property
-    def sysu_root(self) -> Path:
-        return self.data_root / "SYSU-MM01"
+    def allowed_roots(self) -> tuple[Path, ...]:
+        return (self.data_root, *self.extra_roots)
 
-    @property
-    def regdb_root(self) -> Path:
-        return self.data_root / "RegDB"
+    def dataset_root(self, kind: DatasetKind | str) -> Path:
+        """Where a real dataset of ``kind`` lives under the data root."""
+        return self.data_root / FOLDERS[DatasetKind(kind)]
 
     @property
     def synthetic_root(self) -> Path:
@@ -56,7 +70,6 @@ def load_config(
     )
     parser.add_argument("--rand-perm", type=Path, default=env.get("PAENET_RAND_PERM") or None)
     parser.add_argument("--thumb-dir", type=Path, default=env.get("PAENET_THUMB_DIR") or None)
-    parser.add_argument("--annotator", default=env.get("PAENET_ANNOTATOR") or None)
     args = parser.parse_args(list(argv or []))
     data_root = args.data_root.resolve()
     return AppConfig(
@@ -64,5 +77,30 @@ def load_config(
         data_root=data_root,
         rand_perm=Path(args.rand_perm).resolve() if args.rand_perm else None,
         thumb_dir=(args.thumb_dir or data_root / ".thumbnails").resolve(),
-        annotator=args.annotator,
+        extra_roots=tuple(
+            Path(p).expanduser().resolve()
+            for p in env.get(ALLOWED_ROOTS_ENV, "").split(os.pathsep)
+            if p.strip()
+        ),
+    )
+
+
+def allowed_path(cfg: AppConfig, path: Path | str) -> Path:
+    """``path`` resolved (``..`` and symlinks followed), if it lies inside the data root or
+    a folder of ``PAENET_ALLOWED_ROOTS``; :class:`PathNotAllowedError` otherwise.
+
+    The one rule for every path the web page accepts (dataset roots, label files).
+    """
+    text = str(path).strip()
+    if not text:
+        raise PathNotAllowedError("no path given")
+    resolved = Path(text).expanduser().resolve()
+    if any(resolved.is_relative_to(root.resolve()) for root in cfg.allowed_roots):
+        return resolved
+    extra = ", ".join(str(r) for r in cfg.extra_roots) or "none set"
+    raise PathNotAllowedError(
+        f"{text} (resolved: {resolved}) is outside the data root {cfg.data_root} and the "
+        f"folders of {ALLOWED_ROOTS_ENV} ({extra}); the web page only registers and imports "
+        f"inside them. Add its folder to {ALLOWED_ROOTS_ENV} (separated by {os.pathsep!r}) "
+        "or use paenet-labels on the shell."
     )

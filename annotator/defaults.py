@@ -17,10 +17,11 @@ from annotator.config import AppConfig
 from annotator.store.db import Store
 from annotator.store.importers.csvio import SYNTH_FILE, import_synth
 from annotator.store.services.datasets import list_datasets, register_dataset
+from paenet.data.kinds import FOLDERS
+from paenet.synth import INFO_FILE
 
 log = logging.getLogger(__name__)
 SYNTH_SOURCE = "synth-gt"
-_LAYOUTS = (("sysu", "SYSU-MM01"), ("regdb", "RegDB"))
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,11 @@ class DefaultRoot:
 
 def discover(cfg: AppConfig) -> list[DefaultRoot]:
     found = []
-    for kind, folder in _LAYOUTS:
-        if (cfg.data_root / folder).is_dir():
-            found.append(DefaultRoot(kind, kind, cfg.data_root / folder, False))
+    for kind, folder in FOLDERS.items():
+        if cfg.dataset_root(kind).is_dir():
+            found.append(DefaultRoot(kind, kind, cfg.dataset_root(kind), False))
         synth = cfg.synthetic_root / folder
-        if (synth / "synth_info.json").is_file():
+        if (synth / INFO_FILE).is_file():
             found.append(DefaultRoot(f"{kind}-synthetic", kind, synth, True))
     return found
 

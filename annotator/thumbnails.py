@@ -7,33 +7,23 @@ leaves the dataset root it is given (``..``, absolute paths, symlinks pointing o
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import tempfile
 from pathlib import Path, PurePosixPath
 
 from PIL import Image, ImageOps
 
-log = logging.getLogger(__name__)
+from paenet.data.paths import PathEscapeError, resolve_inside
+
+__all__ = ["ThumbnailCache", "UnsafePathError", "resolve_inside"]
 
 THUMB_HEIGHT = 160
 """Thumbnails keep the aspect ratio of person crops (about 1:2) at this height."""
 
 
-class UnsafePathError(ValueError):
-    """A requested image path is not inside a registered dataset root."""
-
-
-def resolve_inside(root: Path, relative: str | PurePosixPath) -> Path:
-    """``root / relative``, resolved, guaranteed to be inside ``root``."""
-    rel = PurePosixPath(str(relative))
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-        raise UnsafePathError(f"image path {str(relative)!r} is not inside dataset root {root}")
-    root_resolved = root.resolve()
-    path = (root_resolved / rel).resolve()
-    if not path.is_relative_to(root_resolved):
-        raise UnsafePathError(f"image path {str(relative)!r} leaves dataset root {root}")
-    return path
+UnsafePathError = PathEscapeError
+"""A requested image path is not inside its dataset root (the one check:
+:func:`paenet.data.paths.resolve_inside`)."""
 
 
 class ThumbnailCache:

@@ -12,6 +12,7 @@ writers queue for the lock instead of one failing with "database is locked".
 from __future__ import annotations
 
 import contextlib
+import importlib.resources
 import logging
 import os
 from collections.abc import Iterator
@@ -31,9 +32,11 @@ log = logging.getLogger(__name__)
 
 ENV_VAR = "PAENET_DB_URL"
 DEFAULT_URL = "sqlite:///datasets/annotations.sqlite3"
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ALEMBIC_INI = REPO_ROOT / "alembic.ini"
-ALEMBIC_DIR = REPO_ROOT / "alembic"
+MIGRATIONS_PACKAGE = "annotator.store"
+MIGRATIONS_DIR = "migrations"
+"""The Alembic scripts ship inside the package (``annotator/store/migrations``), so a
+wheel install migrates like a checkout; the repository's top-level ``alembic/`` is a
+link to that folder, for ``alembic`` commands run with the root ``alembic.ini``."""
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -127,9 +130,21 @@ def _make_folder(url: str, folder: Path) -> None:
         ) from None
 
 
+def migrations_dir() -> Path:
+    """The installed package's Alembic script folder, found through ``importlib.resources``."""
+    folder = importlib.resources.files(MIGRATIONS_PACKAGE) / MIGRATIONS_DIR
+    if not folder.is_dir():
+        raise SchemaError(
+            f"the database migrations are missing from the installed package "
+            f"({MIGRATIONS_PACKAGE}/{MIGRATIONS_DIR}); reinstall the tool"
+        )
+    return Path(str(folder))
+
+
 def alembic_config(url: str) -> Config:
-    cfg = Config(str(ALEMBIC_INI)) if ALEMBIC_INI.exists() else Config()
-    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    """The programmatic Alembic configuration (the root ``alembic.ini`` is for developers)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     cfg.attributes["configure_logger"] = False
     return cfg

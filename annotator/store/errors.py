@@ -22,6 +22,10 @@ class UnknownIdentityError(StoreError):
     pass
 
 
+class UnknownSourceError(StoreError):
+    """No label source of that name; the message lists the known ones."""
+
+
 class StaleVersionError(StoreError):
     """A save was based on an older version of the identity than the database holds."""
 
@@ -40,4 +44,5 @@ class ImportFormatError(StoreError):
 
     def __init__(self, path: Path | str, problem: str) -> None:
         self.path = Path(path)
+        self.problem = problem
         super().__init__(f"{self.path}: {problem}")

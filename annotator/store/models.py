@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 models. The schema is owned by the Alembic migrations in ``alembic/``.
+"""SQLAlchemy 2 models. The schema is owned by the Alembic migrations in
+``annotator/store/migrations`` (linked as ``alembic/`` at the repository root).
 
 Values of a label: 0, 1 or -1 (unknown, see :class:`paenet.attributes.LabelValue`).
 ``camera = 0`` means identity-wide; a camera number is a per-camera override.
@@ -59,7 +60,9 @@ class Identity(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     pid: Mapped[int] = mapped_column(Integer)
-    split: Mapped[str] = mapped_column(String(16))
+    split: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """The identity's fixed split (SYSU: train/val/test); NULL where it has none (every
+    RegDB identity: its splits are per trial; a SYSU id listed in no split file)."""
     version: Mapped[int] = mapped_column(Integer, default=0)
     """Incremented by every change to this identity's labels or decisions."""
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -15,7 +15,14 @@ from annotator.store.errors import StaleVersionError, StoreError, UnknownIdentit
 from annotator.store.models import IDENTITY_WIDE
 from annotator.store.services.common import IdentityView, annotator_source_name
 from annotator.store.services.labels import get_identity, history, set_label, undo_last
-from annotator.store.services.queue import Status, neighbour, next_identity, progress, statuses
+from annotator.store.services.queue import (
+    ProgressReport,
+    Status,
+    neighbour,
+    next_identity,
+    progress,
+    statuses,
+)
 from annotator.text import plain
 from annotator.views.common import (
     camera_label,
@@ -25,6 +32,7 @@ from annotator.views.common import (
     large_image,
 )
 from paenet.attributes import ATTRIBUTES, LabelValue
+from paenet.data.kinds import identity_splits
 
 SPLITS_ALL = "all splits"
 HELP = (
@@ -140,7 +148,10 @@ def render() -> None:
         st.session_state.pop("pid", None)  # another dataset was chosen in the sidebar
         st.session_state["_view_dataset"] = dataset
     kind = known[dataset].kind
-    st.sidebar.selectbox("Split", [SPLITS_ALL, "train", "val", "test", "other", "all"], key="split")
+    splits = [SPLITS_ALL, *identity_splits(kind)]  # RegDB: none (its splits are per trial)
+    if st.session_state.get("split") not in splits:
+        st.session_state["split"] = SPLITS_ALL
+    st.sidebar.selectbox("Split", splits, key="split")
     who = runtime.annotator_name()
     store = runtime.store()
     with store.read() as s:
@@ -160,9 +171,9 @@ def render() -> None:
             pid = first()
             view = get_identity(s, dataset, pid) if pid is not None else None
         status = statuses(s, dataset, who) if who else {}
-        rows = progress(s, dataset, who, status) if who else []
+        report = progress(s, dataset, who, status) if who else None
         hist = history(s, dataset, view.pid) if view is not None else []
-    _sidebar_progress(rows)
+    _sidebar_progress(report)
     _status_list(status, dataset)
     if view is None:
         st.info(
@@ -182,14 +193,19 @@ def render() -> None:
     _history(hist, dataset, view)
 
 
-def _sidebar_progress(rows) -> None:  # type: ignore[no-untyped-def]
-    for row in rows:
-        if row.split == "all" or row.split == st.session_state.get("split"):
-            st.sidebar.progress(
-                row.fraction,
-                text=f"{row.split}: {row.done}/{row.total} done · {row.partial} partial · "
-                f"{row.conflict} in conflict",
-            )
+def _sidebar_progress(report: ProgressReport | None) -> None:
+    if report is None:
+        return
+    shown = [(SPLITS_ALL, report.overall)]
+    split = _split_filter()
+    if split is not None and split in report.by_split:
+        shown.append((split, report.by_split[split]))
+    for name, row in shown:
+        st.sidebar.progress(
+            row.fraction,
+            text=f"{name}: {row.done}/{row.total} done · {row.partial} partial · "
+            f"{row.conflict} in conflict",
+        )
 
 
 def _status_list(status: dict[int, Status], dataset: str) -> None:

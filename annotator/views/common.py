@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +15,9 @@ from annotator.store.services.common import DatasetInfo, IdentityView
 from annotator.store.services.datasets import list_datasets
 from annotator.text import plain
 from annotator.thumbnails import UnsafePathError, resolve_inside
-from paenet.data import regdb, sysu
-from paenet.data.records import Camera
+from paenet.data.kinds import CAMERAS
 
 log = logging.getLogger(__name__)
-CAMERAS: Mapping[str, Mapping[int, Camera]] = {"sysu": sysu.CAMERAS, "regdb": regdb.CAMERAS}
 
 
 def datasets() -> dict[str, DatasetInfo]:

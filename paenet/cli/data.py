@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from paenet.cli._common import setup_logging
 from paenet.data.errors import DatasetError
-
-log = logging.getLogger(__name__)
+from paenet.data.kinds import KINDS
+from paenet.logs import setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         "inspect",
         help="summarise a dataset root: identities, images per camera/modality/split, protocols",
     )
-    ins.add_argument("--dataset", choices=("sysu", "regdb"), required=True)
+    ins.add_argument("--dataset", choices=KINDS, required=True)
     ins.add_argument("root", type=Path, help="dataset root (e.g. datasets/SYSU-MM01)")
     ins.add_argument("--json", action="store_true", help="print JSON with stable keys")
     ins.add_argument(
@@ -40,18 +38,20 @@ def build_parser() -> argparse.ArgumentParser:
     ins.add_argument(
         "--verify-images", action="store_true", help="decode every image (progress bar)"
     )
+    ins.set_defaults(func=cmd_inspect)
 
     syn = sub.add_parser("synth", help="write the synthetic stand-in dataset in the real layout")
-    syn.add_argument("--layout", choices=("sysu", "regdb"), required=True)
+    syn.add_argument("--layout", choices=KINDS, required=True)
     syn.add_argument("--out", type=Path, required=True, help="output folder (new or empty)")
     syn.add_argument("--scale", choices=("tiny", "full"), default="tiny")
     syn.add_argument("--seed", type=int, default=0)
     syn.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     syn.add_argument("--no-progress", action="store_true", help="no progress bar")
+    syn.set_defaults(func=cmd_synth)
     return parser
 
 
-def _inspect(args: argparse.Namespace) -> int:
+def cmd_inspect(args: argparse.Namespace) -> int:
     from paenet.data.images import verify_images
     from paenet.data.regdb import read_regdb
     from paenet.data.summary import render_text, summarize_regdb, summarize_sysu
@@ -80,7 +80,7 @@ def _inspect(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
-def _synth(args: argparse.Namespace) -> int:
+def cmd_synth(args: argparse.Namespace) -> int:
     from paenet.synth import SynthConfig, synthesize
 
     report = synthesize(
@@ -101,8 +101,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     try:
-        return _inspect(args) if args.command == "inspect" else _synth(args)
-    except (DatasetError, FileExistsError, ValueError) as exc:
+        return args.func(args)
+    except FileExistsError as exc:
+        sys.stderr.write(f"paenet-data: error: {exc} (pass another --out)\n")
+        return 2
+    except (DatasetError, ValueError) as exc:
         sys.stderr.write(f"paenet-data: error: {exc}\n")
         return 2
 

@@ -31,6 +31,11 @@ class Camera:
     """Physical place; cameras sharing a room see the same background."""
 
 
+def cameras_with(cameras: Mapping[int, Camera], modality: Modality) -> tuple[int, ...]:
+    """The ids (ascending) of the cameras in ``cameras`` that see ``modality``."""
+    return tuple(c for c, info in sorted(cameras.items()) if info.modality is modality)
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Sample:
     """One image: where it is and who/where it shows.

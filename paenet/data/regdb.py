@@ -8,18 +8,22 @@ Layout (see ``datasets/README.md``)::
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 from paenet.data.errors import DatasetError
+from paenet.data.paths import (
+    ASCII_DIGITS,
+    PathEscapeError,
+    check_inside,
+    relative_inside,
+    scan_dir,
+)
 from paenet.data.records import Camera, DatasetIndex, Location, Modality, Sample
-from paenet.data.scan import ASCII_DIGITS, check_inside, list_entries
-
-log = logging.getLogger(__name__)
 
 NAME = "regdb"
 CAMERAS: Mapping[int, Camera] = MappingProxyType(
@@ -40,13 +44,21 @@ TRIALS: tuple[int, ...] = tuple(range(1, 11))
 IMAGE_SUFFIX = ".bmp"
 
 
-def idx_file(root: Path, part: str, modality: Modality, trial: int) -> Path:
+class RegdbSplit(StrEnum):
+    """The two parts of one RegDB trial. RegDB has no fixed split: an identity is in the
+    train part of some trials and the test part of others, so identities carry none."""
+
+    TRAIN = "train"
+    TEST = "test"
+
+
+def idx_file(root: Path, part: RegdbSplit | str, modality: Modality, trial: int) -> Path:
     """``idx/{train,test}_{visible,thermal}_{trial}.txt``."""
-    if part not in ("train", "test"):
-        raise ValueError(f"part must be 'train' or 'test', got {part!r}")
+    if part not in set(RegdbSplit):
+        raise ValueError(f"part must be one of {[p.value for p in RegdbSplit]}, got {part!r}")
     if trial not in TRIALS:
         raise ValueError(f"RegDB trial must be in 1..10, got {trial!r}")
-    return root / "idx" / f"{part}_{IDX_MODALITY_NAMES[modality]}_{trial}.txt"
+    return root / "idx" / f"{RegdbSplit(part)}_{IDX_MODALITY_NAMES[modality]}_{trial}.txt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +80,9 @@ class RegdbDataset(DatasetIndex):
     def _by_path(self) -> Mapping[PurePosixPath, Sample]:
         return MappingProxyType({s.path: s for s in self.samples})
 
-    def read_idx(self, part: str, modality: Modality, trial: int) -> tuple[IdxEntry, ...]:
+    def read_idx(
+        self, part: RegdbSplit | str, modality: Modality, trial: int
+    ) -> tuple[IdxEntry, ...]:
         """Parse one idx file; every path must be an indexed image of that modality."""
         path = idx_file(self.root, part, modality, trial)
         try:
@@ -88,7 +102,15 @@ class RegdbDataset(DatasetIndex):
                     f"expected 'relative/path label' (one space, int label), got {line!r}",
                     line=lineno,
                 )
-            rel = _safe_relative(path, lineno, parts[0])
+            try:
+                rel = relative_inside(parts[0].replace("\\", "/"))
+            except PathEscapeError:
+                raise DatasetError(
+                    path,
+                    f"path {parts[0]!r} escapes the dataset root; expected a path such as "
+                    "'Visible/1/xxx.bmp'",
+                    line=lineno,
+                ) from None
             sample = self._by_path.get(rel)
             if sample is None:
                 raise DatasetError(path, f"image {rel} is not in the dataset", line=lineno)
@@ -103,7 +125,7 @@ class RegdbDataset(DatasetIndex):
             raise DatasetError(path, "idx file has no entries")
         return tuple(entries)
 
-    def trial_ids(self, part: str, trial: int) -> tuple[int, ...]:
+    def trial_ids(self, part: RegdbSplit | str, trial: int) -> tuple[int, ...]:
         """Person ids of a trial's train or test part (visible and thermal must agree)."""
         vis = {e.sample.pid for e in self.read_idx(part, Modality.VISIBLE, trial)}
         the = {e.sample.pid for e in self.read_idx(part, Modality.INFRARED, trial)}
@@ -114,17 +136,6 @@ class RegdbDataset(DatasetIndex):
                 f"ids differ from the visible file of trial {trial}: {sorted(vis ^ the)[:5]} …",
             )
         return tuple(sorted(vis))
-
-
-def _safe_relative(idx_path: Path, lineno: int, text: str) -> PurePosixPath:
-    rel = PurePosixPath(text.replace("\\", "/"))
-    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
-        raise DatasetError(
-            idx_path,
-            f"path {text!r} escapes the dataset root; expected a path such as 'Visible/1/xxx.bmp'",
-            line=lineno,
-        )
-    return rel
 
 
 def read_regdb(root: Path | str) -> RegdbDataset:
@@ -149,13 +160,13 @@ def _scan_modality(root: Path, dirname: str, modality: Modality) -> list[Sample]
     mod_path = root / dirname
     if mod_path.is_symlink():
         check_inside(root, mod_path)
-    entries = list_entries(mod_path, root)
+    entries = scan_dir(mod_path, root)
     pid_dirs = sorted((e for e in entries if e.is_dir()), key=lambda e: e.name)
     for entry in pid_dirs:
         if not ASCII_DIGITS.match(entry.name):
             raise DatasetError(entry.path, "expected a numeric person-id folder such as '17'")
         pid = int(entry.name)
-        files = list_entries(Path(entry.path), root)
+        files = scan_dir(Path(entry.path), root)
         names = sorted(
             f.name for f in files if f.is_file() and f.name.lower().endswith(IMAGE_SUFFIX)
         )

@@ -12,12 +12,13 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 
 from paenet.data.errors import DatasetError
+from paenet.data.paths import ASCII_DIGITS, check_inside, scan_dir
 from paenet.data.records import Camera, DatasetIndex, Location, Modality, Sample
-from paenet.data.scan import ASCII_DIGITS, check_inside, list_entries
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,20 @@ CAMERAS: Mapping[int, Camera] = MappingProxyType(
         6: Camera(6, Modality.INFRARED, Location.OUTDOOR, "outdoor-ir"),
     }
 )
-SPLITS: tuple[str, ...] = ("train", "val", "test", "available")
-"""Split files under ``exp/``: ``<split>_id.txt``."""
-REQUIRED_SPLITS: tuple[str, ...] = ("train", "val", "test")
+
+
+class SysuSplit(StrEnum):
+    """The fixed identity splits of SYSU-MM01 (``exp/<split>_id.txt``); every id is in at
+    most one of them."""
+
+    TRAIN = "train"
+    VAL = "val"
+    TEST = "test"
+
+
+SPLITS: tuple[str, ...] = (*SysuSplit, "available")
+"""Split files under ``exp/``: ``<split>_id.txt`` (``available`` is optional and overlaps)."""
+REQUIRED_SPLITS: tuple[SysuSplit, ...] = tuple(SysuSplit)
 IMAGE_SUFFIX = ".jpg"
 _PID_DIR = re.compile(r"^[0-9]{4}$")
 _FRAME = re.compile(r"^[0-9]{4}\.jpg$", re.IGNORECASE)
@@ -100,7 +112,7 @@ class SysuDataset(DatasetIndex):
         ids = self.split_ids("train") + (self.split_ids("val") if include_val else ())
         return tuple(sorted(ids))
 
-    def split_of(self, pid: int) -> str | None:
+    def split_of(self, pid: int) -> SysuSplit | None:
         for split in REQUIRED_SPLITS:
             if pid in self.splits[split]:
                 return split
@@ -173,13 +185,13 @@ def _scan_camera(root: Path, cam: int) -> list[Sample]:
     if cam_path.is_symlink():
         check_inside(root, cam_path)
     out: list[Sample] = []
-    entries = list_entries(cam_path, root)
+    entries = scan_dir(cam_path, root)
     pid_entries = sorted((e for e in entries if e.is_dir()), key=lambda e: e.name)
     for entry in pid_entries:
         if not _PID_DIR.match(entry.name):
             raise DatasetError(entry.path, "expected a 4-digit person-id folder such as '0001'")
         pid = int(entry.name)
-        files = list_entries(Path(entry.path), root)
+        files = scan_dir(Path(entry.path), root)
         names = sorted(f.name for f in files if f.is_file() and _FRAME.match(f.name))
         base = PurePosixPath(cam_name, entry.name)
         out.extend(Sample(base / name, pid, cam, info.modality) for name in names)

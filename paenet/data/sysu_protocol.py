@@ -24,7 +24,7 @@ import numpy as np
 from paenet.data.errors import DatasetError
 from paenet.data.matfile import MatFileError, load_variable
 from paenet.data.protocol import SkipRule, TestProtocol
-from paenet.data.records import Modality, Sample
+from paenet.data.records import Modality, Sample, cameras_with
 from paenet.data.sysu import CAMERAS, SysuDataset, camera_dir, pid_dir
 
 
@@ -39,12 +39,10 @@ class Sampling(StrEnum):
 
 
 GALLERY_CAMERAS: dict[SearchMode, tuple[int, ...]] = {
-    SearchMode.ALL: (1, 2, 4, 5),
+    SearchMode.ALL: cameras_with(CAMERAS, Modality.VISIBLE),  # (1, 2, 4, 5)
     SearchMode.INDOOR: (1, 2),
 }
-QUERY_CAMERAS: tuple[int, ...] = tuple(
-    c for c, info in CAMERAS.items() if info.modality is Modality.INFRARED
-)
+QUERY_CAMERAS: tuple[int, ...] = cameras_with(CAMERAS, Modality.INFRARED)
 SKIP_RULES: tuple[SkipRule, ...] = (
     SkipRule(
         query_camera=3, gallery_camera=2, reason="cam3 (IR) and cam2 (RGB) film the same room"
@@ -69,14 +67,6 @@ class RandPerm:
             return None
         m = per_cam[pid - 1]
         return m if m.shape[1] > 0 else None
-
-    def image_count(self, camera: int, pid: int) -> int:
-        m = self.matrix(camera, pid)
-        return 0 if m is None else int(m.shape[1])
-
-    @property
-    def cameras(self) -> tuple[int, ...]:
-        return tuple(sorted(self._cells))
 
 
 def load_rand_perm(path: Path | str) -> RandPerm:
@@ -147,7 +137,7 @@ def sysu_protocol(
     if sampling is Sampling.OFFICIAL and rand_perm is None:
         raise ValueError(
             "sampling='official' needs the dataset authors' rand_perm_cam.mat "
-            "(pass its path, e.g. --rand-perm path/to/rand_perm_cam.mat)"
+            "(read it with load_rand_perm and pass it as rand_perm)"
         )
     rng = random.Random(trial)
     gallery: list[Sample] = []

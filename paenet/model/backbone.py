@@ -51,7 +51,7 @@ def _missing_weights_message(depth: str, candidates: list[Path]) -> str:
         f"{', '.join(str(c) for c in candidates)}. This code never downloads. Either "
         f"copy the file (download {urls[0]} on a machine with internet access) into "
         f"{candidates[0].parent}/ (or set TORCH_HOME), or pass its path as "
-        "pretrained='/path/to/weights.pth' (--pretrained PATH), or use pretrained='none' "
+        "pretrained='/path/to/weights.pth', or use pretrained='none' "
         "for random initialisation."
     )
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-LAYOUTS: tuple[str, ...] = ("sysu", "regdb")
+from paenet.data.kinds import KINDS
+
+LAYOUTS: tuple[str, ...] = KINDS
 SCALES: tuple[str, ...] = ("tiny", "full")
 GENERATOR_VERSION = "2"
 """Bump whenever the bytes written for a given config change (drawing, structure, names)."""

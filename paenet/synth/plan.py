@@ -59,10 +59,6 @@ class Plan:
     notes: Mapping[str, object] = field(default_factory=dict)
     """Facts for ``synth_info.json`` (how splits were made)."""
 
-    @property
-    def pids(self) -> tuple[int, ...]:
-        return tuple(sorted(self.people))
-
     def images_per_camera(self) -> dict[int, int]:
         out: dict[int, int] = {}
         for job in self.jobs:

@@ -65,145 +65,212 @@ def sample_pose(
     )
 
 
+@dataclass(frozen=True)
+class _Canvas:
+    """The drawing surface of one person and the pose's frame: ``X``/``Y`` turn offsets in
+    units of the person's height into pixels (``X`` mirrored with the pose)."""
+
+    d: ImageDraw.ImageDraw
+    H: float
+    cx: float
+    y0: float
+    sx: float
+    mirror: bool
+    sw: float
+    """Half shoulder width in pixels."""
+    hw: float
+    """Half head width in pixels."""
+
+    def X(self, f: float) -> float:
+        return self.cx + (-f if self.mirror else f) * self.H * self.sx
+
+    def Y(self, f: float) -> float:
+        return self.y0 + f * self.H
+
+    def quad(
+        self, x0: float, ya: float, x1: float, yb: float, wa: float, wb: float, fill: int
+    ) -> None:
+        self.d.polygon(((x0 - wa, ya), (x0 + wa, ya), (x1 + wb, yb), (x1 - wb, yb)), fill=fill)
+
+
 def draw_person(person: Person, pose: Pose, w: int, h: int) -> np.ndarray:
-    """The person's label map, shape ``(h, w)`` uint8 (see the label constants)."""
+    """The person's label map, shape ``(h, w)`` uint8 (see the label constants).
+
+    Drawn back to front: what is behind the body, legs and lower garment, torso and
+    head, arms, backpack, hair and glasses, satchel; then the top's pattern.
+    """
     img = Image.new("L", (w, h), 0)
-    d = ImageDraw.Draw(img)
-    H, cx, y0 = pose.height, pose.cx, pose.top
-    sx = pose.squeeze
-    sw = 0.105 * H * person.build * sx  # half shoulder width
-
-    def X(f: float) -> float:  # horizontal offset in units of H, mirrored if needed
-        return cx + (-f if pose.mirror else f) * H * sx
-
-    def Y(f: float) -> float:
-        return y0 + f * H
-
-    def quad(x0: float, ya: float, x1: float, yb: float, wa: float, wb: float, fill: int) -> None:
-        d.polygon(((x0 - wa, ya), (x0 + wa, ya), (x1 + wb, yb), (x1 - wb, yb)), fill=fill)
-
+    H, sx = pose.height, pose.squeeze
     female = bool(person.attr("gender"))
-    long_hair = bool(person.attr("hair_length"))
-    short_sleeve = bool(person.attr("sleeve_length"))
-    skirt = bool(person.attr("lower_body_type"))
-    long_lower = bool(person.attr("lower_body_length"))
-    backpack = bool(person.attr("backpack"))
-    satchel = bool(person.attr("satchel"))
-    s = pose.stride
-    hw = 0.053 * H * sx if not female else 0.048 * H * sx
+    c = _Canvas(
+        d=ImageDraw.Draw(img),
+        H=H,
+        cx=pose.cx,
+        y0=pose.top,
+        sx=sx,
+        mirror=pose.mirror,
+        sw=0.105 * H * person.build * sx,
+        hw=0.053 * H * sx if not female else 0.048 * H * sx,
+    )
+    _draw_behind_body(c, person, pose)
+    _draw_legs(c, person, pose)
+    head = _draw_torso_and_head(c, person, pose)
+    _draw_arms(c, person, pose)
+    _draw_backpack(c, person, pose)
+    _draw_hair_and_glasses(c, person, pose, head)
+    _draw_satchel(c, person, pose)
+    labels = np.asarray(img).copy()
+    _pattern_top(labels, person)
+    return labels
 
-    # Long hair behind the shoulders (front view), drawn first so the body covers it.
-    if long_hair and not pose.back:
-        d.polygon(
+
+def _draw_behind_body(c: _Canvas, person: Person, pose: Pose) -> None:
+    """Front view: long hair behind the shoulders and the backpack's bulk beside the
+    torso, drawn first so that the body covers them."""
+    cx, hw, sw, Y = c.cx, c.hw, c.sw, c.Y
+    if person.attr("hair_length") and not pose.back:
+        c.d.polygon(
             ((cx - hw * 1.25, Y(0.04)), (cx + hw * 1.25, Y(0.04)),
              (cx + hw * 1.45, Y(0.27)), (cx - hw * 1.45, Y(0.27))),
             fill=HAIR,
         )  # fmt: skip
-    # Backpack bulk sticking out beside the torso (front view).
-    if backpack and not pose.back:
-        d.rectangle((cx - sw * 1.12, Y(0.19), cx + sw * 1.12, Y(0.40)), fill=BAG)
+    if person.attr("backpack") and not pose.back:
+        c.d.rectangle((cx - sw * 1.12, Y(0.19), cx + sw * 1.12, Y(0.40)), fill=BAG)
 
-    # Legs: skin under skirts and shorts, trousers otherwise.
+
+def _draw_legs(c: _Canvas, person: Person, pose: Pose) -> None:
+    """Legs (skin under skirts and shorts, trousers otherwise), shoes, and the pelvis of
+    the trousers or the skirt."""
+    H, sx, cx, sw, X, Y, s = c.H, c.sx, c.cx, c.sw, c.X, c.Y, pose.stride
+    skirt = bool(person.attr("lower_body_type"))
+    long_lower = bool(person.attr("lower_body_length"))
     hip_y, knee_y, ankle_y = Y(0.50), Y(0.72), Y(0.955)
     legw_top, legw_bot = 0.042 * H * sx, 0.026 * H * sx
     for side in (-1, 1):
         x_hip = X(side * 0.045)
         x_ank = X(side * 0.04 + side * s * 0.06)
         trousers = not skirt
-        quad(x_hip, hip_y, x_ank, ankle_y, legw_top, legw_bot, BOTTOM if trousers else SKIN)
+        c.quad(x_hip, hip_y, x_ank, ankle_y, legw_top, legw_bot, BOTTOM if trousers else SKIN)
         if trousers and not long_lower:
             xk = (x_hip + x_ank) / 2 + (x_ank - x_hip) * 0.05
-            quad(xk, knee_y - 0.02 * H, x_ank, ankle_y, legw_top * 0.8, legw_bot, SKIN)
-        d.ellipse((x_ank - 0.035 * H, ankle_y - 0.012 * H, x_ank + 0.035 * H, ankle_y + 0.022 * H),
-                  fill=SHOES)  # fmt: skip
-    if not skirt:  # pelvis of the trousers
-        d.rectangle((cx - sw * 0.78, Y(0.46), cx + sw * 0.78, Y(0.56)), fill=BOTTOM)
+            c.quad(xk, knee_y - 0.02 * H, x_ank, ankle_y, legw_top * 0.8, legw_bot, SKIN)
+        c.d.ellipse((x_ank - 0.035 * H, ankle_y - 0.012 * H, x_ank + 0.035 * H,
+                     ankle_y + 0.022 * H), fill=SHOES)  # fmt: skip
+    if not skirt:
+        c.d.rectangle((cx - sw * 0.78, Y(0.46), cx + sw * 0.78, Y(0.56)), fill=BOTTOM)
     else:
         hem = Y(0.86) if long_lower else Y(0.67)
         flare = 1.3 if long_lower else 1.08
-        d.polygon(
+        c.d.polygon(
             ((cx - sw * 0.72, Y(0.44)), (cx + sw * 0.72, Y(0.44)),
              (cx + sw * flare, hem), (cx - sw * flare, hem)),
             fill=BOTTOM,
         )  # fmt: skip
 
-    # Torso (top), neck, head.
-    waist = 0.70 if female else 0.8
-    d.polygon(
+
+def _draw_torso_and_head(
+    c: _Canvas, person: Person, pose: Pose
+) -> tuple[float, float, float, float]:
+    """Torso (the top, with its print in front), neck and head; returns the head's box."""
+    H, cx, sw, hw, Y = c.H, c.cx, c.sw, c.hw, c.Y
+    waist = 0.70 if person.attr("gender") else 0.8
+    c.d.polygon(
         ((cx - sw, Y(0.16)), (cx + sw, Y(0.16)), (cx + sw * 0.95, Y(0.26)),
          (cx + sw * waist, Y(0.44)), (cx + sw * 0.82, Y(0.50)), (cx - sw * 0.82, Y(0.50)),
          (cx - sw * waist, Y(0.44)), (cx - sw * 0.95, Y(0.26))),
         fill=TOP,
     )  # fmt: skip
     if not pose.back and person.pattern == "print":
-        d.rectangle((cx - sw * 0.4, Y(0.22), cx + sw * 0.4, Y(0.33)), fill=TOP2)
-    d.rectangle((cx - 0.022 * H, Y(0.11), cx + 0.022 * H, Y(0.17)), fill=SKIN)
+        c.d.rectangle((cx - sw * 0.4, Y(0.22), cx + sw * 0.4, Y(0.33)), fill=TOP2)
+    c.d.rectangle((cx - 0.022 * H, Y(0.11), cx + 0.022 * H, Y(0.17)), fill=SKIN)
     head = (cx - hw, Y(0.005), cx + hw, Y(0.125))
-    d.ellipse(head, fill=SKIN)
+    c.d.ellipse(head, fill=SKIN)
+    return head
 
-    # Arms swing against the legs; sleeves cover the upper arm or all of it.
+
+def _draw_arms(c: _Canvas, person: Person, pose: Pose) -> None:
+    """Arms swing against the legs; sleeves cover the upper arm or all of it."""
+    H, sx, X, Y, s = c.H, c.sx, c.X, c.Y, pose.stride
+    short_sleeve = bool(person.attr("sleeve_length"))
     for side in (-1, 1):
         xs = X(side * 0.092 * person.build)
         xw = X(side * 0.108 * person.build + 0.02 * s)
         yw = Y(0.47 - 0.025 * s * side)
         aw = 0.026 * H * sx
         if short_sleeve:
-            quad(xs, Y(0.17), xw, yw, aw, aw * 0.8, SKIN)
-            quad(xs, Y(0.165), xs + (xw - xs) * 0.35, Y(0.27), aw * 1.25, aw * 1.15, TOP)
+            c.quad(xs, Y(0.17), xw, yw, aw, aw * 0.8, SKIN)
+            c.quad(xs, Y(0.165), xs + (xw - xs) * 0.35, Y(0.27), aw * 1.25, aw * 1.15, TOP)
         else:
-            quad(xs, Y(0.17), xw, yw, aw * 1.1, aw * 0.9, TOP)
-        d.ellipse((xw - aw, yw - aw * 0.3, xw + aw, yw + aw * 1.5), fill=SKIN)
+            c.quad(xs, Y(0.17), xw, yw, aw * 1.1, aw * 0.9, TOP)
+        c.d.ellipse((xw - aw, yw - aw * 0.3, xw + aw, yw + aw * 1.5), fill=SKIN)
 
-    if backpack:
-        if pose.back:
-            d.rounded_rectangle(
-                (cx - sw * 0.82, Y(0.18), cx + sw * 0.82, Y(0.43)), radius=0.03 * H, fill=BAG
-            )
-        else:
-            for side in (-1, 1):
-                quad(cx + side * sw * 0.55, Y(0.16), cx + side * sw * 0.62, Y(0.38),
-                     0.014 * H, 0.014 * H, STRAP)  # fmt: skip
 
-    # Hair and glasses.
+def _draw_backpack(c: _Canvas, person: Person, pose: Pose) -> None:
+    """The backpack itself from behind, its straps from the front."""
+    if not person.attr("backpack"):
+        return
+    H, cx, sw, Y = c.H, c.cx, c.sw, c.Y
     if pose.back:
-        d.ellipse((head[0] - 1, head[1] - 1, head[2] + 1, head[3] - 0.01 * H), fill=HAIR)
+        c.d.rounded_rectangle(
+            (cx - sw * 0.82, Y(0.18), cx + sw * 0.82, Y(0.43)), radius=0.03 * H, fill=BAG
+        )
+    else:
+        for side in (-1, 1):
+            c.quad(cx + side * sw * 0.55, Y(0.16), cx + side * sw * 0.62, Y(0.38),
+                   0.014 * H, 0.014 * H, STRAP)  # fmt: skip
+
+
+def _draw_hair_and_glasses(
+    c: _Canvas, person: Person, pose: Pose, head: tuple[float, float, float, float]
+) -> None:
+    H, cx, hw, Y = c.H, c.cx, c.hw, c.Y
+    long_hair = bool(person.attr("hair_length"))
+    if pose.back:
+        c.d.ellipse((head[0] - 1, head[1] - 1, head[2] + 1, head[3] - 0.01 * H), fill=HAIR)
         if long_hair:
-            d.polygon(
+            c.d.polygon(
                 ((cx - hw * 1.1, Y(0.06)), (cx + hw * 1.1, Y(0.06)),
                  (cx + hw * 1.35, Y(0.28)), (cx - hw * 1.35, Y(0.28))),
                 fill=HAIR,
             )  # fmt: skip
-    else:
-        d.chord((head[0] - 1, head[1] - 1, head[2] + 1, Y(0.1)), 180, 360, fill=HAIR)
-        if long_hair:
-            for side in (-1, 1):
-                xo = cx + side * hw * 0.85
-                quad(xo, Y(0.04), xo + side * 0.008 * H, Y(0.2), 0.02 * H, 0.025 * H, HAIR)
-        if person.attr("glasses"):
-            # Two small dark lenses and a thin bridge at eye level.
-            gy = Y(0.06)
-            lh = max(1.0, 0.012 * H)
-            d.line((cx - hw * 0.6, gy, cx + hw * 0.6, gy), fill=GLASSES, width=1)
-            for side in (-1, 1):
-                x = cx + side * hw * 0.42
-                d.rectangle((x - hw * 0.24, gy, x + hw * 0.24, gy + lh), fill=GLASSES)
+        return
+    c.d.chord((head[0] - 1, head[1] - 1, head[2] + 1, Y(0.1)), 180, 360, fill=HAIR)
+    if long_hair:
+        for side in (-1, 1):
+            xo = cx + side * hw * 0.85
+            c.quad(xo, Y(0.04), xo + side * 0.008 * H, Y(0.2), 0.02 * H, 0.025 * H, HAIR)
+    if person.attr("glasses"):
+        # Two small dark lenses and a thin bridge at eye level.
+        gy = Y(0.06)
+        lh = max(1.0, 0.012 * H)
+        c.d.line((cx - hw * 0.6, gy, cx + hw * 0.6, gy), fill=GLASSES, width=1)
+        for side in (-1, 1):
+            x = cx + side * hw * 0.42
+            c.d.rectangle((x - hw * 0.24, gy, x + hw * 0.24, gy + lh), fill=GLASSES)
 
-    # Satchel: a strap across the chest and a bag at the hip.
-    if satchel:
-        side = 1 if pose.back else -1
-        xb = X(side * 0.135 * person.build)
-        quad(cx - side * sw * 0.7, Y(0.16), xb, Y(0.46), 0.008 * H, 0.008 * H, STRAP)
-        d.rectangle((xb - 0.05 * H, Y(0.44), xb + 0.05 * H, Y(0.56)), fill=BAG)
 
-    labels = np.asarray(img).copy()
-    if person.pattern in ("stripes", "check"):
-        p = person.stripe_period
-        rows = (np.arange(h) // p) % 2 == 0
-        pat = np.broadcast_to(rows[:, None], labels.shape)
-        if person.pattern == "check":
-            pat = pat ^ ((np.arange(w) // p) % 2 == 0)[None, :]
-        labels[(labels == TOP) & pat] = TOP2
-    return labels
+def _draw_satchel(c: _Canvas, person: Person, pose: Pose) -> None:
+    """A strap across the chest and a bag at the hip."""
+    if not person.attr("satchel"):
+        return
+    H, cx, sw, X, Y = c.H, c.cx, c.sw, c.X, c.Y
+    side = 1 if pose.back else -1
+    xb = X(side * 0.135 * person.build)
+    c.quad(cx - side * sw * 0.7, Y(0.16), xb, Y(0.46), 0.008 * H, 0.008 * H, STRAP)
+    c.d.rectangle((xb - 0.05 * H, Y(0.44), xb + 0.05 * H, Y(0.56)), fill=BAG)
+
+
+def _pattern_top(labels: np.ndarray, person: Person) -> None:
+    """Stripes or checks: part of the top becomes its second colour (in place)."""
+    if person.pattern not in ("stripes", "check"):
+        return
+    h, w = labels.shape
+    p = person.stripe_period
+    rows = (np.arange(h) // p) % 2 == 0
+    pat = np.broadcast_to(rows[:, None], labels.shape)
+    if person.pattern == "check":
+        pat = pat ^ ((np.arange(w) // p) % 2 == 0)[None, :]
+    labels[(labels == TOP) & pat] = TOP2
 
 
 def _palettes(person: Person, sensor: str) -> np.ndarray:

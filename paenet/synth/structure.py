@@ -31,20 +31,16 @@ from types import MappingProxyType
 
 import numpy as np
 
-from paenet.data.records import Modality
-from paenet.data.sysu import CAMERAS
+from paenet.data.records import Modality, cameras_with
+from paenet.data.sysu import CAMERAS, SPLITS
 
 log = logging.getLogger(__name__)
 
 STRUCTURE_FILE = "sysu_structure.json"
 NUM_VAL_IDS = 99
-SPLIT_NAMES: tuple[str, ...] = ("train", "val", "test", "available")
-VISIBLE_CAMERAS: tuple[int, ...] = tuple(
-    c for c, info in CAMERAS.items() if info.modality is Modality.VISIBLE
-)
-INFRARED_CAMERAS: tuple[int, ...] = tuple(
-    c for c, info in CAMERAS.items() if info.modality is Modality.INFRARED
-)
+SPLIT_NAMES: tuple[str, ...] = SPLITS
+VISIBLE_CAMERAS: tuple[int, ...] = cameras_with(CAMERAS, Modality.VISIBLE)
+INFRARED_CAMERAS: tuple[int, ...] = cameras_with(CAMERAS, Modality.INFRARED)
 VAL_RULE = (
     "val = every id seen in >= 1 visible and >= 1 infrared camera that is neither train nor "
     "test (99 ids; train + val then hold 22,258 RGB and 11,909 IR images, the published "
@@ -165,7 +161,7 @@ def structure_from_json(text: str) -> SysuStructure:
 def tiny_structure() -> SysuStructure:
     """30 ids (16 train, 6 val, 8 test), all of them "available"; counts fixed, not seeded."""
     counts: dict[int, dict[int, int]] = {cam: {} for cam in sorted(CAMERAS)}
-    rgb, ir = (1, 2, 4, 5), (3, 6)
+    rgb, ir = VISIBLE_CAMERAS, INFRARED_CAMERAS  # (1, 2, 4, 5), (3, 6)
     for pid in _TINY_TRAIN + _TINY_VAL + _TINY_TEST:
         if pid in _TINY_TEST:
             cams = ir + tuple(c for k, c in enumerate(rgb) if (pid + k) % 4 != 0)

@@ -19,7 +19,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from importlib import metadata
 from pathlib import Path
@@ -45,8 +45,16 @@ _CHUNK = 256
 JPEG_QUALITY = 90
 
 
-def synthesize(config: SynthConfig, progress: bool = False) -> SynthReport:
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``(images done, images to do)`` after every chunk of images."""
+
+
+def synthesize(
+    config: SynthConfig, progress: bool = False, on_progress: ProgressCallback | None = None
+) -> SynthReport:
     """Write the stand-in dataset described by ``config`` under ``config.out``.
+
+    ``progress`` shows a terminal bar; ``on_progress`` reports to a caller (a web page).
 
     Raises:
         FileExistsError: ``out`` is a non-empty folder that is not a stand-in of the
@@ -72,7 +80,7 @@ def synthesize(config: SynthConfig, progress: bool = False) -> SynthReport:
     todo = [job for job in plan.jobs if not resuming or not (out / job.path).exists()]
     if resuming:
         log.info("resuming %s: %d of %d images left", out, len(todo), len(plan.jobs))
-    written = _render_all(config, todo, progress)
+    written = _render_all(config, todo, progress, on_progress)
 
     info_path = out / INFO_FILE
     _write_json(info_path, _info(plan))
@@ -115,7 +123,7 @@ def _check_output(config: SynthConfig) -> bool:
             return True
         raise FileExistsError(
             f"{out} holds a different synthetic stand-in ({_describe(have)}), not "
-            f"{_describe(want)}; choose another --out or delete that folder"
+            f"{_describe(want)}; choose another output folder or delete that one"
         )
     raise FileExistsError(
         f"{out} is not empty and is not a synthetic stand-in (no {INFO_FILE}); "
@@ -202,9 +210,23 @@ def _chunks(jobs: Sequence[ImageJob], size: int) -> Iterator[Sequence[ImageJob]]
         yield jobs[i : i + size]
 
 
-def _render_all(config: SynthConfig, jobs: list[ImageJob], progress: bool) -> int:
+def _render_all(
+    config: SynthConfig,
+    jobs: list[ImageJob],
+    progress: bool,
+    on_progress: ProgressCallback | None = None,
+) -> int:
     if not jobs:
         return 0
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        bar.update(n)
+        if on_progress is not None:
+            on_progress(done, len(jobs))
+
     default = (os.cpu_count() or 1) if config.scale == "full" else 1
     workers = config.workers or default
     pids = sorted({job.pid for job in jobs})
@@ -213,7 +235,7 @@ def _render_all(config: SynthConfig, jobs: list[ImageJob], progress: bool) -> in
         if workers == 1 or len(jobs) <= _CHUNK:
             _init_worker(config.layout, config.seed, pids)
             for chunk in _chunks(jobs, 64):
-                bar.update(_run_chunk(str(config.out), chunk))
+                advance(_run_chunk(str(config.out), chunk))
         else:
             pool = ProcessPoolExecutor(
                 max_workers=workers,
@@ -226,7 +248,7 @@ def _render_all(config: SynthConfig, jobs: list[ImageJob], progress: bool) -> in
                     for chunk in _chunks(jobs, _CHUNK)
                 ]
                 for fut in futures:
-                    bar.update(fut.result())
+                    advance(fut.result())
             except BaseException:
                 # Ctrl-C or a failed chunk: drop the queued work instead of finishing it.
                 pool.shutdown(wait=True, cancel_futures=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from annotator.store.db import open_store
 from annotator.store.services.labels import get_identity, history, set_label
 from annotator.text import plain
+from paenet.attributes import ATTRIBUTE_KEYS
 from tests.conftest import REPO_ROOT
 
 APP = str(REPO_ROOT / "annotator" / "app.py")
@@ -44,7 +46,12 @@ def test_defaults_registered_and_deep_link(data_root: Path) -> None:
     assert at.title[0].value == f"{SYSU} · id 10"
     assert dict(at.query_params) == {"dataset": SYSU, "pid": "10"}
     view, _hist = _view(data_root, 10)
-    assert view.label("synth-gt-sysu", "gender") in (0, 1)  # ground truth imported as a source
+    with (data_root / "synthetic" / "SYSU-MM01" / "synth_attributes.csv").open() as fh:
+        truth = next(r for r in csv.DictReader(fh) if r["pid"] == "10")
+    # the ground truth is imported as a source, every attribute as written by the generator
+    assert {k: view.label("synth-gt-sysu", k) for k in ATTRIBUTE_KEYS} == {
+        k: int(truth[k]) for k in ATTRIBUTE_KEYS
+    }
 
 
 def test_label_by_click_undo_and_history(data_root: Path) -> None:
@@ -130,7 +137,8 @@ def test_password_gate(data_root: Path) -> None:
     assert any("Wrong password" in e.value for e in at.error)
     assert not any(b.key and b.key.startswith("set-") for b in at.button)
     at.text_input(key="_password").input("open sesame").run()
-    assert at.title[0].value.startswith(SYSU) or at.title[0].value.startswith("regdb")
+    # the first dataset by name, at its first identity
+    assert at.title[0].value == "regdb-synthetic · id 1"
 
 
 def test_newer_database_schema_stops_the_app(data_root: Path) -> None:
@@ -215,7 +223,8 @@ def test_identity_list_by_status_opens_one(data_root: Path) -> None:
     _button(at, "set-gender-1").click()
     at.run()
     jump = at.selectbox(key=f"jump-{SYSU}")
-    assert "6 (partial)" in jump.options or "6 (conflict)" in jump.options
+    # the ground truth says gender 0 for id 6 (synth_attributes.csv): Ada's 1 is a conflict
+    assert "6 (conflict)" in jump.options and "6 (partial)" not in jump.options
     assert "7 (unlabelled)" in jump.options and len(jump.options) == 30
     jump.set_value(21).run()
     assert at.title[0].value == f"{SYSU} · id 21"
@@ -397,3 +406,13 @@ def test_store_error_in_a_page_shows_its_message() -> None:
     assert [e.value for e in at.error] == [
         plain("database sqlite:///a.sqlite3 is locked by another process")
     ]
+
+
+def test_split_list_follows_the_dataset_kind(data_root: Path) -> None:
+    at = _sign_in(_app(dataset=SYSU, pid="6"))
+    assert at.selectbox(key="split").options == ["all splits", "train", "val", "test"]
+    at.selectbox(key="split").set_value("test").run()
+    assert not at.exception
+    at = _sign_in(_app(dataset="regdb-synthetic", pid="3"))
+    assert at.selectbox(key="split").options == ["all splits"]  # RegDB: splits are per trial
+    assert at.title[0].value == "regdb-synthetic · id 3"

@@ -11,9 +11,9 @@ import pytest
 from annotator.store.db import open_store
 from annotator.store.services.labels import get_identity
 from tests.annotator.server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
-from tests.conftest import REPO_ROOT
 
-ARTIFACTS = REPO_ROOT / "test-artifacts"
+ARTIFACTS_ENV = "PAENET_TEST_ARTIFACTS"
+"""Where screenshots go when set (e.g. for CI to keep them); else the test's ``tmp_path``."""
 SYSU = "sysu-synthetic"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -74,8 +74,9 @@ def test_label_with_clicks_and_keys_then_reload(data_root: Path, tmp_path: Path)
         page.keyboard.press("Shift+3")  # glasses = no
         _wait_for(lambda: label(6, "glasses") == 0)
         _settle(page)
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "annotate-page.png"), full_page=True)
+        artifacts = Path(os.environ.get(ARTIFACTS_ENV) or tmp_path / "artifacts")
+        artifacts.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(artifacts / "annotate-page.png"), full_page=True)
         page.get_by_role("button", name="Next →").click()
         expect(page.get_by_text(f"{SYSU} · id 7")).to_be_visible(timeout=20_000)
         _wait_for(lambda: "pid=7" in page.url)

@@ -51,7 +51,7 @@ def test_symlink_leaving_the_root_is_refused(tmp_path: Path) -> None:
     root.mkdir()
     outside = _image(tmp_path / "outside.jpg")
     (root / "link.jpg").symlink_to(outside)
-    with pytest.raises(UnsafePathError, match="leaves dataset root"):
+    with pytest.raises(UnsafePathError, match="leaves the root"):
         ThumbnailCache(tmp_path / "t").get(root, "link.jpg")
 
 

@@ -61,3 +61,16 @@ def test_inspect_refuses_overlapping_splits(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("paenet-data: error: ")
     assert "test_id.txt" in err and "train_id.txt" in err and "[11]" in err
+
+
+def test_synth_into_a_foreign_folder_names_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["synth", "--layout", "regdb", "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"paenet-data: error: {out} is not empty")
+    assert err.rstrip().endswith("(pass another --out)")
+    assert (out / "notes.txt").read_text() == "mine"

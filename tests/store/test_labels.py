@@ -90,9 +90,10 @@ def test_next_identity_progress_and_statuses(sysu_store: Store) -> None:
         assert next_identity(s, "sysu", "ann", after_pid=2) == 3
         assert next_identity(s, "sysu", "ann", after_pid=11) == 2  # wraps around
         st = statuses(s, "sysu", "ann")
-        prog = {p.split: p for p in progress(s, "sysu", "ann")}
+        prog = progress(s, "sysu", "ann")
     assert st[1] is Status.DONE and st[2] is Status.PARTIAL and st[3] is Status.UNLABELLED
-    assert prog["all"].total == 11 and prog["all"].done == 1 and prog["train"].partial == 1
+    assert prog.overall.total == 11 and prog.overall.done == 1
+    assert prog.by_split["train"].partial == 1
 
 
 def test_conflicts_across_sources_and_cameras_and_decisions(sysu_store: Store) -> None:

@@ -33,8 +33,26 @@ class ImportReport:
     notes: tuple[str, ...] = ()
 
 
+class SourceExistsError(StoreError):
+    """An import under a source name that exists: two sources are compared, never mixed."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        super().__init__(
+            f"a label source named {source!r} already exists; import under another source "
+            "name so that the two are compared, not mixed"
+        )
+
+
 class UnknownIdsError(StoreError):
-    pass
+    """The file names ids the dataset does not have (``unknown``: all of them, sorted)."""
+
+    def __init__(self, origin: str, dataset: str, unknown: list[int]) -> None:
+        self.origin, self.dataset, self.unknown = origin, dataset, unknown
+        super().__init__(
+            f"{origin}: {len(unknown)} id(s) are not in dataset {dataset!r} "
+            f"(first: {unknown[:8]}); register the right dataset or skip the unknown ids"
+        )
 
 
 def write_import(
@@ -53,10 +71,7 @@ def write_import(
     ds = dataset_row(session, dataset)
     validate_slug(source, "source name")
     if session.scalar(select(Source.id).where(Source.name == source)) is not None:
-        raise StoreError(
-            f"a label source named {source!r} already exists; import under another name "
-            "(--source NAME) so that the two are compared, not mixed"
-        )
+        raise SourceExistsError(source)
     ids = {
         pid: iid
         for pid, iid in session.execute(
@@ -66,10 +81,7 @@ def write_import(
     rows = list(rows)
     unknown = sorted({r.pid for r in rows if r.pid not in ids})
     if unknown and not skip_unknown_ids:
-        raise UnknownIdsError(
-            f"{origin}: {len(unknown)} id(s) are not in dataset {dataset!r} "
-            f"(first: {unknown[:8]}); register the right dataset or pass --skip-unknown-ids"
-        )
+        raise UnknownIdsError(origin, dataset, unknown)
     src = Source(name=source, kind="import", origin=origin)
     session.add(src)
     session.flush()

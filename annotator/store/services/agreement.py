@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotator.store.models import IDENTITY_WIDE, Identity, Label, Source
-from annotator.store.services.common import dataset_row
+from annotator.store.services.common import dataset_row, source_row
 from paenet.attributes import ATTRIBUTE_KEYS
 
 
@@ -76,6 +76,8 @@ def agreement(
     if len(sources) < 2:
         raise ValueError("agreement needs at least two sources")
     ds = dataset_row(session, dataset)
+    for name in sources:
+        source_row(session, name)  # an unknown source is an error naming the known ones
     wide: dict[str, dict[tuple[str, int], int]] = defaultdict(dict)
     cams: dict[str, dict[tuple[str, int, int], int]] = defaultdict(dict)
     for src, pid, attr, cam, value in session.execute(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from annotator.store.errors import UnknownDatasetError, UnknownIdentityError
+from annotator.store.errors import UnknownDatasetError, UnknownIdentityError, UnknownSourceError
 from annotator.store.models import Annotator, Dataset, Identity, Source
 from annotator.store.services.names import annotator_key, clean_annotator_name
 from paenet.attributes import ATTRIBUTE_KEYS, LabelValue
@@ -50,7 +50,8 @@ class IdentityView:
     dataset: str
     dataset_root: str
     pid: int
-    split: str
+    split: str | None
+    """SYSU: train, val or test; None where the identity has no fixed split (RegDB)."""
     version: int
     reviewed: bool
     images: Mapping[int, tuple[ImageInfo, ...]]
@@ -78,13 +79,16 @@ def validate_value(value: int) -> int:
     return int(value)
 
 
+def _known(session: Session, column: Any) -> str:
+    """The values of a name column, sorted and comma-separated (``none`` when empty)."""
+    return ", ".join(session.scalars(select(column).order_by(column))) or "none"
+
+
 def dataset_row(session: Session, name: str) -> Dataset:
     row = session.scalar(select(Dataset).where(Dataset.name == name))
     if row is None:
-        names = session.scalars(select(Dataset.name).order_by(Dataset.name)).all()
-        raise UnknownDatasetError(
-            f"no dataset named {name!r} is registered (registered: {', '.join(names) or 'none'})"
-        )
+        known = _known(session, Dataset.name)
+        raise UnknownDatasetError(f"no dataset named {name!r} is registered (registered: {known})")
     return row
 
 
@@ -180,8 +184,8 @@ def annotator_source_name(name: str) -> str:
 def source_row(session: Session, name: str) -> Source:
     row = session.scalar(select(Source).where(Source.name == name))
     if row is None:
-        names = session.scalars(select(Source.name).order_by(Source.name)).all()
-        raise UnknownDatasetError(f"no label source {name!r} (have: {', '.join(names) or 'none'})")
+        known = _known(session, Source.name)
+        raise UnknownSourceError(f"no label source named {name!r} (known sources: {known})")
     return row
 
 

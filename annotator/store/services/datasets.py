@@ -11,20 +11,16 @@ from sqlalchemy.orm import Session
 from annotator.store.models import Dataset, Identity, Image
 from annotator.store.services.common import DatasetInfo, dataset_row, pairs
 from annotator.store.services.names import validate_slug
-from paenet.data.regdb import read_regdb
-from paenet.data.sysu import read_sysu
+from paenet.data.kinds import dataset_kind, read_dataset
+from paenet.data.sysu import SysuDataset
 
 log = logging.getLogger(__name__)
-KINDS = ("sysu", "regdb")
-REGDB_SPLIT = "all"
-"""RegDB's splits are per trial, so its identities carry one split, ``all``."""
 
 
 def register_dataset(session: Session, name: str, kind: str, root: Path | str) -> DatasetInfo:
     """Register (or rescan) a dataset root. Idempotent: a rescan adds new identities and
     images and never touches labels; the same name with another root is refused."""
-    if kind not in KINDS:
-        raise ValueError(f"dataset kind must be one of {KINDS}, got {kind!r}")
+    kind = dataset_kind(kind).value
     root = Path(root).resolve()
     row = session.scalar(select(Dataset).where(Dataset.name == name))
     if row is None:
@@ -37,12 +33,9 @@ def register_dataset(session: Session, name: str, kind: str, root: Path | str) -
             f"dataset {name!r} is already registered as {row.kind} at {row.root}; "
             f"choose another name for {kind} at {root}"
         )
-    if kind == "sysu":
-        ds = read_sysu(root)
-        split_of = {pid: ds.split_of(pid) or "other" for pid in ds.pids}
-    else:
-        ds = read_regdb(root)
-        split_of = dict.fromkeys(ds.pids, REGDB_SPLIT)
+    ds = read_dataset(kind, root)
+    # RegDB identities carry no split (its train/test parts are per trial)
+    split_of = {pid: ds.split_of(pid) if isinstance(ds, SysuDataset) else None for pid in ds.pids}
     known = pairs(
         session.execute(select(Identity.pid, Identity.id).where(Identity.dataset_id == row.id))
     )

@@ -308,10 +308,28 @@ def decide(
     return version
 
 
-def mark_reviewed(session: Session, dataset: str, pid: int, reviewed: bool = True) -> None:
-    ident = identity_row(session, dataset, pid)
-    ident.reviewed = reviewed
-    session.flush()
+def mark_reviewed(
+    session: Session,
+    dataset: str,
+    pid: int,
+    reviewed: bool = True,
+    expected_version: int | None = None,
+) -> int:
+    """Mark (or unmark) the identity as reviewed; a change like any other, so it bumps the
+    version. With ``expected_version`` it is refused (:class:`StaleVersionError`) when the
+    identity changed meanwhile; returns the new version."""
+    iid = identity_id(session, dataset, pid)
+    if expected_version is None:
+        expected_version = session.scalar(select(Identity.version).where(Identity.id == iid))
+        assert expected_version is not None
+    version = _bump(session, iid, dataset, pid, expected_version)
+    session.execute(
+        update(Identity)
+        .where(Identity.id == iid)
+        .values(reviewed=reviewed)
+        .execution_options(synchronize_session=False)
+    )
+    return version
 
 
 def effective_labels(view: IdentityView, camera: int, source: str | None = None) -> dict[str, int]:

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from annotator.store.models import IDENTITY_WIDE, Dataset, Decision, Identity, Label, Source
 from annotator.store.services.common import annotator_source_name, dataset_row
 from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES
+from paenet.data.kinds import identity_split, identity_splits
 
 
 class Status(StrEnum):
@@ -30,7 +32,7 @@ class Conflict:
     """Known values (0/1) of one attribute that disagree, with who gave which."""
 
     pid: int
-    split: str
+    split: str | None
     attribute: str
     values: tuple[tuple[str, int, int], ...]
     """``(source, camera, value)``; camera 0 = identity-wide."""
@@ -38,7 +40,8 @@ class Conflict:
 
 @dataclass(frozen=True)
 class Progress:
-    split: str
+    """How many identities of one group are in each status for one annotator."""
+
     total: int
     done: int
     partial: int
@@ -49,6 +52,23 @@ class Progress:
     @property
     def fraction(self) -> float:
         return self.done / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    overall: Progress
+    """Every identity of the dataset, each counted once, whatever its split."""
+    by_split: Mapping[str, Progress]
+    """Per identity split, in the split type's order (SYSU: train, val, test); empty for
+    RegDB, whose identities carry no split. Identities without one count only in
+    ``overall``."""
+
+
+def _split_value(session: Session, dataset: str, split: str | None) -> str | None:
+    """Validate a split filter against the dataset's kind (ValueError naming the choices)."""
+    if split is None:
+        return None
+    return identity_split(dataset_row(session, dataset).kind, split).value
 
 
 def _source_id(session: Session, annotator: str) -> int | None:
@@ -65,12 +85,14 @@ def next_identity(
 ) -> int | None:
     """The next identity (by pid, wrapping around) that this annotator has not fully labelled
     or, with ``include_conflicts``, that has an undecided conflict (sources or cameras
-    disagreeing; one more aggregate query).
+    disagreeing; one more aggregate query). ``split`` must be one of the dataset kind's
+    identity splits (one more lookup).
 
     "Fully" = all attributes set identity-wide (unknown counts). One statement (two when
     it wraps around): the dataset and the annotator's source are scalar subqueries and
     a correlated count stops at the first unfinished identity instead of grouping all.
     """
+    split = _split_value(session, dataset, split)
     ds_id = select(Dataset.id).where(Dataset.name == dataset).scalar_subquery()
     src_id = (
         select(Source.id).where(Source.name == annotator_source_name(annotator)).scalar_subquery()
@@ -114,6 +136,7 @@ def neighbour(
 ) -> int | None:
     """The previous (``step=-1``) or next (``step=1``) identity by pid, or None at the ends."""
     ds = dataset_row(session, dataset)
+    split = _split_value(session, dataset, split)
     q = select(Identity.pid).where(Identity.dataset_id == ds.id)
     if split is not None:
         q = q.where(Identity.split == split)
@@ -162,7 +185,7 @@ def conflicts(
         return []
     pids = sorted({pid for pid, _ in pairs})
     details: dict[tuple[int, str], list[tuple[str, int, int]]] = defaultdict(list)
-    splits: dict[int, str] = {}
+    splits: dict[int, str | None] = {}
     for pid, split, src, attr, cam, value in session.execute(
         select(
             Identity.pid, Identity.split, Source.name, Label.attribute, Label.camera, Label.value
@@ -218,8 +241,8 @@ def progress(
     dataset: str,
     annotator: str,
     known: Mapping[int, Status] | None = None,
-) -> list[Progress]:
-    """Per split (and ``all``): how many identities this annotator has done.
+) -> ProgressReport:
+    """How many identities this annotator has done: overall and per identity split.
 
     ``known``: the result of :func:`statuses` when the caller already has it.
     """
@@ -228,19 +251,27 @@ def progress(
     rows = session.execute(
         select(Identity.pid, Identity.split, Identity.reviewed).where(Identity.dataset_id == ds.id)
     )
+    overall: list[tuple[Status, bool]] = []
     by_split: dict[str, list[tuple[Status, bool]]] = defaultdict(list)
     for pid, split, reviewed in rows:
-        by_split[split].append((st[pid], reviewed))
-        by_split["all"].append((st[pid], reviewed))
-    return [
-        Progress(
-            split=split,
-            total=len(items),
-            done=sum(1 for s, _ in items if s is Status.DONE),
-            partial=sum(1 for s, _ in items if s is Status.PARTIAL),
-            unlabelled=sum(1 for s, _ in items if s is Status.UNLABELLED),
-            conflict=sum(1 for s, _ in items if s is Status.CONFLICT),
-            reviewed=sum(1 for _, r in items if r),
-        )
-        for split, items in sorted(by_split.items(), key=lambda kv: (kv[0] == "all", kv[0]))
-    ]
+        overall.append((st[pid], reviewed))
+        if split is not None:
+            by_split[split].append((st[pid], reviewed))
+    order = identity_splits(ds.kind)
+    return ProgressReport(
+        overall=_count(overall),
+        by_split=MappingProxyType(
+            {split: _count(by_split[split]) for split in order if split in by_split}
+        ),
+    )
+
+
+def _count(items: list[tuple[Status, bool]]) -> Progress:
+    return Progress(
+        total=len(items),
+        done=sum(1 for s, _ in items if s is Status.DONE),
+        partial=sum(1 for s, _ in items if s is Status.PARTIAL),
+        unlabelled=sum(1 for s, _ in items if s is Status.UNLABELLED),
+        conflict=sum(1 for s, _ in items if s is Status.CONFLICT),
+        reviewed=sum(1 for _, r in items if r),
+    )

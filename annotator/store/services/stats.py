@@ -10,9 +10,12 @@ from annotator.store.models import IDENTITY_WIDE, Annotator, HistoryEntry, Ident
 from annotator.store.services.common import dataset_row
 from paenet.attributes import ATTRIBUTE_KEYS
 
+ALL_IDENTITIES = "all identities"
+"""The aggregate row of :func:`balance`; never an identity split's name."""
+
 
 def label_table(session: Session, dataset: str, source: str) -> pd.DataFrame:
-    """One row per identity: ``pid``, ``split`` and each attribute (0, 1, -1 or NaN)."""
+    """One row per identity: ``pid``, ``split`` (None where it has none) and each attribute (0, 1, -1 or NaN)."""
     ds = dataset_row(session, dataset)
     ids = pd.DataFrame(
         session.execute(
@@ -44,9 +47,10 @@ def label_table(session: Session, dataset: str, source: str) -> pd.DataFrame:
 
 
 def balance(table: pd.DataFrame) -> pd.DataFrame:
-    """Per split and attribute: counts of value 0, value 1, unknown and unlabelled."""
+    """Per split and attribute: counts of value 0, value 1, unknown and unlabelled; the
+    first rows (``split`` = :data:`ALL_IDENTITIES`) count every identity once."""
     rows = []
-    for split, part in [("all", table), *table.groupby("split")]:
+    for split, part in [(ALL_IDENTITIES, table), *table.groupby("split", dropna=True)]:
         for key in ATTRIBUTE_KEYS:
             col = part[key]
             rows.append({
