@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from annotator.export.official import OFFICIAL_FORMAT, official_files
 from annotator.export.resolve import (
@@ -92,7 +92,8 @@ def public_url(url: str) -> str:
         u = make_url(url)
     except Exception:  # not an SQLAlchemy URL: keep nothing that could be a secret
         return url.split("@")[-1]
-    return u.set(password=None).render_as_string(hide_password=False)
+    bare = URL.create(u.drivername, u.username, None, u.host, u.port, u.database, u.query)
+    return bare.render_as_string(hide_password=False)
 
 
 def run_export(store: Store, options: ExportOptions) -> ExportResult:
