@@ -53,7 +53,6 @@ PROTOCOLS_PARQUET = "protocols.parquet"
 PROTOCOLS_CSV = "protocols.csv"
 KINDS: tuple[str, ...] = ("sysu", "regdb")
 SYSU_SPLITS: tuple[str, ...] = ("train", "val", "test")
-ROLES: tuple[str, ...] = ("query", "gallery", "train")
 PROVENANCE_SUFFIX = "_provenance"
 IMAGE_COLUMNS: tuple[str, ...] = (
     "path",
@@ -65,8 +64,9 @@ IMAGE_COLUMNS: tuple[str, ...] = (
     *(k + PROVENANCE_SUFFIX for k in ATTRIBUTE_KEYS),
 )
 """Columns of ``images.parquet`` / ``images.csv``, in file order."""
-PROTOCOL_COLUMNS: tuple[str, ...] = ("protocol", "role", "path")
-"""Columns of ``protocols.parquet`` / ``protocols.csv``: one row per (list, image)."""
+PROTOCOL_COLUMNS: tuple[str, ...] = ("list", "path")
+"""Columns of ``protocols.parquet`` / ``protocols.csv``: one row per (list, image), in list
+order. A protocol names its query and gallery lists; identical lists are stored once."""
 
 
 class ManifestError(ValueError):
@@ -171,8 +171,7 @@ class Manifest:
                 )
             chosen = [im for im in self.images if im.split in splits]
         else:
-            name = regdb_train_list(_regdb_trial(trial))
-            chosen = [self.image(p) for p in self._list(name, "train")]
+            chosen = [self.image(p) for p in self._list(regdb_train_list(_regdb_trial(trial)))]
         chosen.sort(key=lambda im: (im.sample.pid, im.sample.camera, im.sample.path))
         pids = tuple(sorted({im.sample.pid for im in chosen}))
         index = {pid: i for i, pid in enumerate(pids)}
@@ -197,10 +196,8 @@ class Manifest:
             out.append(
                 TestProtocol(
                     dataset=self.kind,
-                    query=tuple(self.image(p).sample for p in self._list(entry["name"], "query")),
-                    gallery=tuple(
-                        self.image(p).sample for p in self._list(entry["name"], "gallery")
-                    ),
+                    query=tuple(self.image(p).sample for p in self._list(entry["query"])),
+                    gallery=tuple(self.image(p).sample for p in self._list(entry["gallery"])),
                     skip_rules=tuple(SkipRule(**r) for r in entry["skip_rules"]),
                     unique_identity_cmc=bool(entry["unique_identity_cmc"]),
                     params=MappingProxyType(dict(params)),
@@ -209,21 +206,21 @@ class Manifest:
         return out
 
     @cached_property
-    def _lists(self) -> Mapping[str, Mapping[str, tuple[PurePosixPath, ...]]]:
-        """Protocol and train lists (name -> role -> paths), read on first use."""
-        return _read_lists(self.directory, set(self._row_of))
+    def _lists(self) -> Mapping[str, tuple[PurePosixPath, ...]]:
+        """Protocol and train lists (name -> paths), read on first use."""
+        return _read_lists(self.directory, self._row_of)
 
-    def _list(self, name: str, role: str) -> tuple[PurePosixPath, ...]:
+    def _list(self, name: str) -> tuple[PurePosixPath, ...]:
         try:
-            return self._lists[name][role]
+            return self._lists[name]
         except KeyError:
             raise ManifestError(
-                self.directory / PROTOCOLS_PARQUET, f"no {role!r} rows for list {name!r}"
+                self.directory / PROTOCOLS_PARQUET, f"no rows for the list {name!r}"
             ) from None
 
 
 def regdb_train_list(trial: int) -> str:
-    """Name of RegDB trial ``trial``'s training list in ``protocols.*`` (role ``train``)."""
+    """Name of RegDB trial ``trial``'s training list in ``protocols.*``."""
     return f"regdb/trial={trial}/train"
 
 
@@ -372,7 +369,7 @@ def _read_table(path: Path, columns: Sequence[str]):
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        table = pq.ParquetFile(path).read()
     except FileNotFoundError:
         raise ManifestError(path, "missing") from None
     except Exception as exc:  # pyarrow raises several types for a file that is not parquet
@@ -382,67 +379,131 @@ def _read_table(path: Path, columns: Sequence[str]):
     return table
 
 
+_BAD_PATH = r"(^$|^/|\\|^[A-Za-z]:|(^|/)\.{1,2}(/|$)|//|/$)"
+"""Empty, absolute, backslash, drive letter, '.' or '..' part, empty part."""
+
+
+def _first_bad(path: Path, table, mask, what: str) -> None:
+    import pyarrow.compute as pc
+
+    if pc.any(mask).as_py():
+        i = int(pc.index(mask, True).as_py())
+        p = table.column("path")[i].as_py()
+        raise ManifestError(path, f"row {i}: {p!r}: {what}")
+
+
 def _read_images(directory: Path, kind: str) -> tuple[ManifestImage, ...]:
+    """The images table as records; every check is one vectorised pass before the loop."""
+    import pyarrow.compute as pc
+
     path = directory / IMAGES_PARQUET
     table = _read_table(path, IMAGE_COLUMNS)
-    n = table.num_rows
-    paths = table.column("path").to_pylist()
-    pids = table.column("pid").to_numpy()
-    cameras = table.column("camera").to_numpy()
+    paths = table.column("path")
+    if paths.null_count:
+        _first_bad(path, table, pc.is_null(paths), "path is missing")
+    _first_bad(
+        path,
+        table,
+        pc.match_substring_regex(paths, _BAD_PATH),
+        "path escapes the dataset root or is not relative and '/'-separated "
+        "(expected e.g. 'cam1/0001/0001.jpg')",
+    )
+    if pc.count_distinct(paths).as_py() != table.num_rows:
+        counts = pc.value_counts(paths)
+        twice = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
+        raise ManifestError(path, f"{twice} is listed twice")
+    modality_of = {m.value: m for m in Modality}
     modalities = table.column("modality").to_pylist()
     splits = table.column("split").to_pylist()
-    attrs = (
-        np.stack([table.column(k).to_numpy().astype(np.int64) for k in ATTRIBUTE_KEYS], axis=1)
-        if n
-        else np.zeros((0, NUM_ATTRIBUTES), np.int64)
-    )
-    provs = list(zip(*(table.column(k + PROVENANCE_SUFFIX).to_pylist() for k in ATTRIBUTE_KEYS)))
+    allowed: set[str | None] = {*SYSU_SPLITS, None} if kind == "sysu" else {None}
+    for column, have, ok in (
+        ("modality", modalities, set(modality_of)),
+        ("split", splits, allowed),
+    ):
+        wrong = set(have) - ok
+        if wrong:
+            i = have.index(next(iter(wrong)))
+            raise ManifestError(
+                path, f"row {i} ({paths[i].as_py()}): {column} {have[i]!r} is not valid for {kind}"
+            )
+    if any(table.column(k).null_count for k in ATTRIBUTE_KEYS):
+        raise ManifestError(path, "an attribute value is missing (expected 0, 1 or -1)")
+    n = table.num_rows
+    attrs = np.zeros((n, NUM_ATTRIBUTES), np.int8)
+    for c, k in enumerate(ATTRIBUTE_KEYS):
+        attrs[:, c] = _ints(table.column(k))
     bad_values = ~np.isin(attrs, (-1, 0, 1))
     if bad_values.any():
         r, c = map(int, np.argwhere(bad_values)[0])
         raise ManifestError(
-            path, f"row {r} ({paths[r]}): {ATTRIBUTE_KEYS[c]} = {attrs[r, c]}, expected 0, 1 or -1"
+            path,
+            f"row {r} ({paths[r].as_py()}): {ATTRIBUTE_KEYS[c]} = {attrs[r, c]}, "
+            "expected 0, 1 or -1",
         )
-    allowed_splits = set(SYSU_SPLITS) | {None} if kind == "sysu" else {None}
-    modality_of = {m.value: m for m in Modality}
-    seen: set[str] = set()
-    out: list[ManifestImage] = []
-    attr_rows = attrs.tolist()
-    for i in range(n):
-        p = paths[i]
-        problem = path_problem(p) if isinstance(p, str) else "path is not a string"
-        if problem:
-            raise ManifestError(path, f"row {i}: {p!r}: {problem}")
-        if p in seen:
-            raise ManifestError(path, f"row {i}: {p} is listed twice")
-        seen.add(p)
-        if modalities[i] not in modality_of:
-            raise ManifestError(
-                path, f"row {i} ({p}): modality {modalities[i]!r}, expected visible/infrared"
-            )
-        if splits[i] not in allowed_splits:
-            raise ManifestError(path, f"row {i} ({p}): split {splits[i]!r} is not valid for {kind}")
-        prov = provs[i]
-        if any(not isinstance(v, str) for v in prov):
-            raise ManifestError(path, f"row {i} ({p}): a provenance value is missing")
-        sample = Sample(PurePosixPath(p), int(pids[i]), int(cameras[i]), modality_of[modalities[i]])
-        out.append(ManifestImage(sample, splits[i], tuple(attr_rows[i]), prov))
-    return tuple(out)
+    values = _shared_rows(attrs + 1, lambda row: tuple(v - 1 for v in row))
+    prov_cols = [table.column(k + PROVENANCE_SUFFIX) for k in ATTRIBUTE_KEYS]
+    if any(c.null_count for c in prov_cols):
+        raise ManifestError(path, "a provenance value is missing")
+    codes = np.zeros((n, NUM_ATTRIBUTES), np.int64)
+    names: list[list[str]] = []
+    for c, col in enumerate(prov_cols):
+        enc = col.combine_chunks().dictionary_encode()
+        codes[:, c] = _ints(enc.indices)
+        names.append(enc.dictionary.to_pylist())
+    provs = _shared_rows(codes, lambda row: tuple(names[c][i] for c, i in enumerate(row)))
+    mods = [modality_of[m] for m in modalities]
+    return tuple(
+        ManifestImage(Sample(PurePosixPath(p), pid, cam, mod), split, v, prov)
+        for p, pid, cam, mod, split, v, prov in zip(
+            paths.to_pylist(),
+            table.column("pid").to_pylist(),
+            table.column("camera").to_pylist(),
+            mods,
+            splits,
+            values,
+            provs,
+        )
+    )
+
+
+def _ints(column) -> np.ndarray:
+    """A null-free integer Arrow column as numpy, read off its data buffer (Arrow's own
+    ``to_numpy`` imports pandas, which costs a fresh process about a second)."""
+    arr = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    dtype = np.dtype(arr.type.to_pandas_dtype())
+    return np.frombuffer(
+        arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize
+    )
+
+
+def _shared_rows(rows: np.ndarray, make) -> list:
+    """One Python tuple per distinct row of the non-negative int ``rows`` (``make(row)``),
+    shared by equal rows; rows are packed into one int64 key (mixed radix) when they fit."""
+    if len(rows) == 0:
+        return []
+    radix = rows.max(axis=0).astype(np.int64) + 1
+    if float(np.prod(radix.astype(np.float64))) < 2**62:
+        weights = np.concatenate(([1], np.cumprod(radix[:-1])))
+        _, first, inverse = np.unique(
+            rows.astype(np.int64) @ weights, return_index=True, return_inverse=True
+        )
+        unique = rows[first]
+    else:
+        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+    made = [make(row) for row in unique.tolist()]
+    return [made[k] for k in inverse.reshape(-1).tolist()]
 
 
 def _read_lists(
-    directory: Path, known: set[PurePosixPath]
-) -> dict[str, dict[str, tuple[PurePosixPath, ...]]]:
+    directory: Path, known: Mapping[PurePosixPath, int]
+) -> dict[str, tuple[PurePosixPath, ...]]:
     path = directory / PROTOCOLS_PARQUET
     table = _read_table(path, PROTOCOL_COLUMNS)
-    grouped: dict[str, dict[str, list[PurePosixPath]]] = {}
-    for i, (name, role, p) in enumerate(
-        zip(*(table.column(c).to_pylist() for c in PROTOCOL_COLUMNS))
-    ):
-        if role not in ROLES:
-            raise ManifestError(path, f"row {i}: role {role!r}, expected one of {ROLES}")
-        rel = PurePosixPath(p)
-        if rel not in known:
+    grouped: dict[str, list[PurePosixPath]] = {}
+    by_text = {str(p): p for p in known}
+    for i, (name, p) in enumerate(zip(*(table.column(c).to_pylist() for c in PROTOCOL_COLUMNS))):
+        rel = by_text.get(p)
+        if rel is None:
             raise ManifestError(path, f"row {i}: {p} is not an image of {IMAGES_PARQUET}")
-        grouped.setdefault(name, {}).setdefault(role, []).append(rel)
-    return {n: {r: tuple(v) for r, v in roles.items()} for n, roles in grouped.items()}
+        grouped.setdefault(name, []).append(rel)
+    return {n: tuple(v) for n, v in grouped.items()}
