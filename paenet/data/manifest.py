@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -124,14 +124,17 @@ class Manifest:
     content_hash: str
     """SHA-256 of ``manifest.json`` without its creation time (covers every table's hash)."""
     metadata: Mapping[str, Any]
+    _paths: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    """``str`` of every image path, in row order (read with the table; saves rebuilding it)."""
 
     @cached_property
-    def _row_of(self) -> Mapping[PurePosixPath, int]:
-        return MappingProxyType({im.sample.path: i for i, im in enumerate(self.images)})
+    def _row_of(self) -> Mapping[str, int]:
+        paths = self._paths or tuple(str(im.sample.path) for im in self.images)
+        return MappingProxyType({p: i for i, p in enumerate(paths)})
 
     def image(self, path: PurePosixPath | str) -> ManifestImage:
         try:
-            return self.images[self._row_of[PurePosixPath(path)]]
+            return self.images[self._row_of[str(path)]]
         except KeyError:
             raise KeyError(f"{path} is not an image of manifest {self.directory}") from None
 
@@ -171,7 +174,8 @@ class Manifest:
                 )
             chosen = [im for im in self.images if im.split in splits]
         else:
-            chosen = [self.image(p) for p in self._list(regdb_train_list(_regdb_trial(trial)))]
+            rows = self._list(regdb_train_list(_regdb_trial(trial)))
+            chosen = [self.images[i] for i in rows]
         chosen.sort(key=lambda im: (im.sample.pid, im.sample.camera, im.sample.path))
         pids = tuple(sorted({im.sample.pid for im in chosen}))
         index = {pid: i for i, pid in enumerate(pids)}
@@ -196,8 +200,8 @@ class Manifest:
             out.append(
                 TestProtocol(
                     dataset=self.kind,
-                    query=tuple(self.image(p).sample for p in self._list(entry["query"])),
-                    gallery=tuple(self.image(p).sample for p in self._list(entry["gallery"])),
+                    query=self._samples(entry["query"]),
+                    gallery=self._samples(entry["gallery"]),
                     skip_rules=tuple(SkipRule(**r) for r in entry["skip_rules"]),
                     unique_identity_cmc=bool(entry["unique_identity_cmc"]),
                     params=MappingProxyType(dict(params)),
@@ -206,13 +210,23 @@ class Manifest:
         return out
 
     @cached_property
-    def _lists(self) -> Mapping[str, tuple[PurePosixPath, ...]]:
-        """Protocol and train lists (name -> paths), read on first use."""
+    def _lists(self) -> Mapping[str, tuple[int, ...]]:
+        """Protocol and train lists (name -> image rows), read on first use."""
         from paenet.data.manifest_tables import read_lists
 
         return read_lists(self.directory, self._row_of)
 
-    def _list(self, name: str) -> tuple[PurePosixPath, ...]:
+    @cached_property
+    def _sample_lists(self) -> dict[str, tuple[Sample, ...]]:
+        return {}
+
+    def _samples(self, name: str) -> tuple[Sample, ...]:
+        """The samples of a list, built once (all SYSU settings share their query list)."""
+        if name not in self._sample_lists:
+            self._sample_lists[name] = tuple(self.images[i].sample for i in self._list(name))
+        return self._sample_lists[name]
+
+    def _list(self, name: str) -> tuple[int, ...]:
         try:
             return self._lists[name]
         except KeyError:
@@ -287,7 +301,7 @@ def load_manifest(
         )
     from paenet.data.manifest_tables import read_images
 
-    images = read_images(directory, ds["kind"])
+    images, paths = read_images(directory, ds["kind"])
     return Manifest(
         directory=directory,
         dataset=ds["name"],
@@ -297,6 +311,7 @@ def load_manifest(
         images=images,
         content_hash=content_hash(doc),
         metadata=MappingProxyType(doc),
+        _paths=paths,
     )
 
 
