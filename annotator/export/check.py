@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from paenet.data.manifest import (
     IMAGES_CSV,
     IMAGES_PARQUET,
@@ -66,6 +64,8 @@ def check_manifest(directory: Path | str, root: Path | str | None = None) -> Che
 
 
 def _csv_differs(parquet: Path, csv: Path) -> str | None:
+    import pandas as pd  # only here: importing pandas costs the export command a second
+
     try:
         a = pd.read_parquet(parquet)
         b = pd.read_csv(csv, dtype=str, keep_default_na=False)
