@@ -51,8 +51,13 @@ def check_manifest(directory: Path | str, root: Path | str | None = None) -> Che
         if problem:
             problems.append(f"{directory / csv}: {problem}")
     try:
-        m.protocols(trial=1) if m.kind == "regdb" else m.protocols()
-    except (ManifestError, KeyError) as exc:
+        if m.kind == "regdb":
+            for trial in range(1, 11):
+                m.protocols(trial=trial)
+                m.training_set(trial=trial)
+        else:
+            m.protocols()
+    except (ManifestError, KeyError, ValueError) as exc:
         problems.append(str(exc))
     missing = [im.sample.path for im in m.images if not (m.root / im.sample.path).is_file()]
     if missing:

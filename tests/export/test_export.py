@@ -37,6 +37,7 @@ def test_ground_truth_round_trip(env: Env, tmp_path: Path, dataset: str, kind: s
     root = env.sysu if kind == "sysu" else env.regdb
     out = tmp_path / "m"
     assert export(env, out, "--sources", f"synth-gt-{kind}", dataset=dataset) == 0
+    assert main(["--check", str(out)]) == 0
     m = load_manifest(out)
     expected = truth(root)
     ds = read_dataset(kind, root)
