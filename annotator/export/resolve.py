@@ -19,7 +19,7 @@ one short read transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from sqlalchemy import select
@@ -149,9 +149,7 @@ def resolve(
         else:
             if agreed is None:
                 humans = {s: view.labels[s] for s in annotator_sources if s in view.labels}
-                agreed = effective_labels(
-                    IdentityView(**{**_fields(view), "labels": humans, "decisions": {}}), camera
-                )
+                agreed = effective_labels(replace(view, labels=humans, decisions={}), camera)
             value = agreed[key]
             prov = (
                 ANNOTATORS
@@ -185,7 +183,3 @@ def _unknown_kind(view: IdentityView, key: str, camera: int, humans: Sequence[st
         if value is not None and value != UNKNOWN:
             seen.add(value)
     return "unknown:conflict" if len(seen) > 1 else "unknown"
-
-
-def _fields(view: IdentityView) -> dict[str, object]:
-    return {f: getattr(view, f) for f in view.__dataclass_fields__}

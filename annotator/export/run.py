@@ -117,9 +117,9 @@ def run_export(store: Store, options: ExportOptions) -> ExportResult:
     summary = summarize_unknowns(images, training)
     dropped: tuple[int, ...] = ()
     filled = 0
-    protocols, train_lists = dataset_protocols(ds, rand_perm)
     if summary.total and options.unknown == "fail":
         raise UnknownLabelsError(summary)
+    protocols, train_lists = dataset_protocols(ds, rand_perm)
     if options.unknown == "drop":
         dropped = summary.identities
         gone = set(dropped)
