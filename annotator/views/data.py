@@ -28,6 +28,7 @@ from annotator.store.importers.run import ImportFormat, ImportOptions, run_impor
 from annotator.store.services.common import DatasetInfo
 from annotator.store.services.datasets import register_dataset
 from annotator.views.common import datasets
+from annotator.views.data_export import render_export
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.errors import DatasetError
 from paenet.data.kinds import FOLDERS, KINDS
@@ -67,7 +68,7 @@ def render() -> None:
         return
     _import_section(cfg, known)
     _export_section(cfg)
-    _manifests_section()
+    render_export(known)
 
 
 def _overview(cfg: AppConfig, known: Mapping[str, DatasetInfo]) -> None:
@@ -251,11 +252,3 @@ def _export_section(cfg: AppConfig) -> None:
             n = export_csv(s, out)
         st.success(f"Wrote {n} rows to {out}")
         st.download_button("Download", out.read_bytes(), file_name=out.name, mime="text/csv")
-
-
-def _manifests_section() -> None:
-    st.header("Manifests")
-    st.caption(
-        "Attribute-augmented training/test manifests are written by `paenet-export` "
-        "(its own issue; not built yet). Labels exported here are its input."
-    )
