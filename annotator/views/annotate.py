@@ -76,10 +76,15 @@ def _save(dataset: str, pid: int, attribute: str, value: int | None, camera: int
         runtime.flash("error", str(exc))
 
 
-def _save_override(dataset: str, pid: int, attribute: str, camera: int, key: str) -> None:
+def _save_override(
+    dataset: str, pid: int, attribute: str, camera: int, key: str, current: int | None
+) -> None:
+    """Save a per-camera override; a control that reports the value already stored (a
+    freshly drawn control during fast reruns reports "none") saves nothing."""
     choice = st.session_state.get(key)
     value = None if choice in (None, "identity") else {"0": 0, "1": 1, "?": -1}[choice]
-    _save(dataset, pid, attribute, value, camera)
+    if value != current:
+        _save(dataset, pid, attribute, value, camera)
 
 
 def _undo(dataset: str, pid: int) -> None:
@@ -217,8 +222,9 @@ def _header(view: IdentityView, dataset: str) -> None:
     c1.button(
         "← Previous", on_click=_step, args=(dataset, view.pid, -1), help="key `←`", width="stretch"
     )
-    c2.button("Next →", on_click=_step, args=(dataset, view.pid, 1), help="key `→`",
-              width="stretch")  # fmt: skip
+    c2.button(
+        "Next →", on_click=_step, args=(dataset, view.pid, 1), help="key `→`", width="stretch"
+    )
     c3.button(
         "Next needing work",
         on_click=_next_needing_work,
@@ -288,7 +294,7 @@ def _overrides(view: IdentityView, dataset: str, kind: str, who: str | None) -> 
                 default={None: "identity", 0: "0", 1: "1", -1: "?"}[current],
                 key=key,
                 on_change=_save_override,
-                args=(dataset, view.pid, attr.key, cam, key),
+                args=(dataset, view.pid, attr.key, cam, key, current),
                 disabled=not who,
             )
 

@@ -15,6 +15,7 @@ resent queue applies nothing twice and a key is never dropped.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,6 +55,11 @@ class Applied:
 
 @dataclass(frozen=True)
 class Ack:
+    """The mount data. ``session``/``run`` order the renders: the browser ignores data
+    older than what it has seen (Streamlit may deliver a superseded render late)."""
+
+    session: str
+    run: int
     client: str | None
     applied: int
     attempt: int
@@ -99,7 +105,10 @@ def read_queue() -> KeyQueue | None:
 
 def mount(applied: Applied, enabled: bool) -> None:
     """Draw the keyboard status line and (re)arm the browser's key queue."""
-    ack = Ack(applied.client, applied.seq, applied.attempt, applied.saved, applied.last, enabled)
+    session = st.session_state.setdefault("_keys_session", uuid.uuid4().hex)
+    run = st.session_state["_keys_run"] = st.session_state.get("_keys_run", 0) + 1
+    ack = Ack(session, run, applied.client, applied.seq, applied.attempt, applied.saved,
+              applied.last, enabled)  # fmt: skip
     _component(key=KEY, data=asdict(ack), default={"queue": None}, on_queue_change=_noop)
 
 

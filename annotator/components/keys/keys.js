@@ -17,6 +17,7 @@ const S = (globalThis.__paenetKeys ??= {
   client: Math.random().toString(36).slice(2) + Date.now().toString(36),
   seq: 0,
   pending: [], // [{seq, name}], oldest first, not acknowledged yet
+  maxPending: 0, // the longest the queue has been (keys typed while a send was out)
   inflight: false,
   sentUpTo: 0,
   sentAt: 0,
@@ -81,6 +82,7 @@ function onKey(event) {
   event.stopPropagation();
   S.seq += 1;
   S.pending.push({ seq: S.seq, name });
+  S.maxPending = Math.max(S.maxPending, S.pending.length);
   draw();
   flush();
 }
@@ -128,26 +130,35 @@ function draw() {
     (S.last ? ` · last: ${S.last}` : "");
   box.dataset.pending = String(S.pending.length);
   box.dataset.saved = String(S.saved);
+  box.dataset.maxPending = String(S.maxPending);
 }
 
+// Streamlit may call this once per data change and, when a call is superseded while its
+// module import is pending, run that call's cleanup late and even call it after a newer
+// one. So nothing here depends on cleanups, and data older than what was seen (``run``
+// counts the server's renders within one ``session``) is ignored.
 export default function (component) {
   const { data, setStateValue, parentElement } = component;
   S.send = setStateValue;
-  S.host = parentElement;
-  S.enabled = !!(data && data.enabled);
-  if (data && data.client === S.client) {
-    S.saved = data.saved || 0;
-    S.last = data.last || "";
+  S.host = parentElement; // keys are taken while this is in the document
+  const fresh =
+    data && (data.session !== S.session || (data.run ?? 0) >= (S.run ?? 0));
+  if (fresh) {
+    S.session = data.session;
+    S.run = data.run ?? 0;
+    S.enabled = !!data.enabled;
+    if (data.client === S.client) {
+      S.saved = data.saved || 0;
+      S.last = data.last || "";
+    }
+    acknowledge(data);
   }
   if (!S.installed) {
     window.addEventListener("keydown", onKey, true);
     setInterval(tick, 500);
     S.installed = true;
   }
-  acknowledge(data);
   draw();
   flush();
-  return () => {
-    if (S.host === parentElement) S.host = null;
-  };
+  return () => {}; // see above: liveness is the host being in the document
 }
