@@ -173,7 +173,9 @@ def test_sixteen_fast_keys_all_land_and_text_boxes_take_none(
         # browser's input queue, in order, as a person's would)
         assert statistics.median(gaps) < 0.1, f"typed too slowly: {gaps}"
         _wait_for(
-            lambda: mine(9) == dict.fromkeys(ATTRIBUTE_KEYS, 0), 30, lambda: (mine(8), mine(9), page.evaluate(JS_STATE))
+            lambda: mine(9) == dict.fromkeys(ATTRIBUTE_KEYS, 0),
+            30,
+            lambda: (mine(8), mine(9), page.evaluate(JS_STATE)),
         )
         assert mine(8) == dict.fromkeys(ATTRIBUTE_KEYS, 1)
         status = page.get_by_test_id("paenetKeys")
