@@ -218,3 +218,25 @@ def test_identity_list_by_status_opens_one(data_root: Path) -> None:
     assert "7 (unlabelled)" in jump.options and len(jump.options) == 30
     jump.set_value(21).run()
     assert at.title[0].value == f"{SYSU} · id 21"
+
+
+def test_queued_keys_from_the_browser_are_applied_once_in_order(data_root: Path) -> None:
+    """What the key component sends (its ``queue`` state) is applied before the page
+    draws; the same queue sent again (a resend) applies nothing twice."""
+    at = _sign_in(_app(dataset=SYSU, pid="6"))
+    queue = {"client": "tab", "attempt": 1, "keys": [[1, "1"], [2, "Shift+1"], [3, "Right"],
+                                                     [4, "Alt+3"]]}  # fmt: skip
+    at.session_state["annotate_keys"] = {"queue": queue}
+    at.run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == f"{SYSU} · id 7"  # the Right key moved the page
+    six, hist6 = _view(data_root, 6)
+    assert six.label("annotator:Ada", "gender") == 0
+    assert [(h.attribute, h.new_value) for h in hist6 if h.annotator == "Ada"] == [
+        ("gender", 1), ("gender", 0),
+    ]  # fmt: skip
+    assert _view(data_root, 7)[0].label("annotator:Ada", "glasses") == -1
+    at.session_state["annotate_keys"] = {"queue": {**queue, "attempt": 2}}
+    at.run()
+    assert len([h for h in _view(data_root, 6)[1] if h.annotator == "Ada"]) == 2
+    assert at.title[0].value == f"{SYSU} · id 7"
