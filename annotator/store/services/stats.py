@@ -11,6 +11,24 @@ from annotator.store.services.common import dataset_row
 from paenet.attributes import ATTRIBUTE_KEYS
 
 
+def sources_with_labels(session: Session, dataset: str) -> list[str]:
+    """The sources (annotators, imports, ground truths) with at least one label on
+    ``dataset``, by name. One statement."""
+    ds = dataset_row(session, dataset)
+    return list(
+        session.scalars(
+            select(Source.name)
+            .where(
+                select(Label.id)
+                .join(Identity, Identity.id == Label.identity_id)
+                .where(Label.source_id == Source.id, Identity.dataset_id == ds.id)
+                .exists()
+            )
+            .order_by(Source.name)
+        )
+    )
+
+
 def label_table(session: Session, dataset: str, source: str) -> pd.DataFrame:
     """One row per identity: ``pid``, ``split`` and each attribute (0, 1, -1 or NaN)."""
     ds = dataset_row(session, dataset)
