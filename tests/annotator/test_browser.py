@@ -79,19 +79,33 @@ def test_label_with_clicks_and_keys_then_reload(data_root: Path, tmp_path: Path)
         female = page.get_by_role("button", name="female")
         expect(female).to_be_enabled(timeout=20_000)
         female.click()  # gender = female by click
-        _wait_for(lambda: label(6, "gender") == 1)
+        _wait_for(
+            lambda: label(6, "gender") == 1,
+            20,
+            lambda: ('el(6, "gender") == ', page.evaluate(JS_STATE)),
+        )
         _settle(page)
         page.keyboard.press("7")  # backpack = yes by shortcut
-        _wait_for(lambda: label(6, "backpack") == 1)
+        _wait_for(
+            lambda: label(6, "backpack") == 1,
+            20,
+            lambda: ('el(6, "backpack") =', page.evaluate(JS_STATE)),
+        )
         _settle(page)
         page.keyboard.press("Shift+3")  # glasses = no
-        _wait_for(lambda: label(6, "glasses") == 0)
+        _wait_for(
+            lambda: label(6, "glasses") == 0,
+            20,
+            lambda: ('el(6, "glasses") ==', page.evaluate(JS_STATE)),
+        )
         _settle(page)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "annotate-page.png"), full_page=True)
         page.get_by_role("button", name="Next →").click()
         expect(page.get_by_text(f"{SYSU} · id 7")).to_be_visible(timeout=20_000)
-        _wait_for(lambda: "pid=7" in page.url)
+        _wait_for(
+            lambda: "pid=7" in page.url, 20, lambda: ('d=7" in page.url)', page.evaluate(JS_STATE))
+        )
         page.reload()
         expect(page.get_by_text(f"{SYSU} · id 7")).to_be_visible(timeout=60_000)
         page.goto(f"{url}/?dataset={SYSU}&pid=6")
@@ -100,9 +114,10 @@ def test_label_with_clicks_and_keys_then_reload(data_root: Path, tmp_path: Path)
         name.fill("Ada")
         name.press("Enter")
         # after a reload the saved values are what the page shows
-        primary = page.locator('[data-testid="stBaseButton-primary"]')
-        expect(primary.filter(has_text="female")).to_be_visible(timeout=20_000)
-        expect(page.locator(".st-key-set-backpack-1").locator(primary)).to_be_visible()
+        female = page.get_by_role("button", name="female")
+        expect(female).to_have_attribute("data-testid", "stBaseButton-primary", timeout=20_000)
+        backpack_yes = page.locator(".st-key-set-backpack-1").get_by_role("button")
+        expect(backpack_yes).to_have_attribute("data-testid", "stBaseButton-primary")
         browser.close()
     assert (label(6, "gender"), label(6, "backpack"), label(6, "glasses")) == (1, 1, 0)
     store.dispose()
