@@ -38,7 +38,9 @@ def _annotator_box() -> None:
 
 
 def main() -> None:
-    st.set_page_config(page_title="PAENet attribute studio", page_icon="🏷️", layout="wide")
+    st.set_page_config(
+        page_title="PAENet attribute studio", page_icon=":material/label:", layout="wide"
+    )
     password_gate()
     cfg = runtime.config()
     try:
@@ -55,10 +57,21 @@ def main() -> None:
     _annotator_box()
     nav = st.navigation(
         [
-            st.Page(annotate.render, title="Annotate", icon="🏷️", url_path="annotate", default=True),
-            st.Page(review.render, title="Review", icon="⚖️", url_path="review"),
-            st.Page(stats.render, title="Agreement & statistics", icon="📊", url_path="stats"),
-            st.Page(data.render, title="Data", icon="🗂️", url_path="data"),
+            st.Page(
+                annotate.render,
+                title="Annotate",
+                icon=":material/label:",
+                url_path="annotate",
+                default=True,
+            ),
+            st.Page(review.render, title="Review", icon=":material/balance:", url_path="review"),
+            st.Page(
+                stats.render,
+                title="Agreement & statistics",
+                icon=":material/bar_chart:",
+                url_path="stats",
+            ),
+            st.Page(data.render, title="Data", icon=":material/folder_open:", url_path="data"),
         ]
     )
     run_guarded(nav.run)

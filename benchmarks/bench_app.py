@@ -33,6 +33,20 @@ def _timed_run(at: AppTest) -> float:
     return time.perf_counter() - t0
 
 
+def _check_keys_saved(db_url: str, title: str, expected: int) -> None:
+    """The queued keys were really saved (one history row each), not skipped."""
+    from annotator.store.db import open_store
+    from annotator.store.services.labels import history
+
+    store = open_store(db_url)
+    with store.read() as s:
+        rows = history(s, SYSU, int(title.rsplit(" ", 1)[-1]))
+    store.dispose()
+    got = sum(1 for h in rows if h.annotator == "bench" and h.attribute) - 2  # 2 clicks
+    if got != expected:
+        raise RuntimeError(f"{got} key changes saved, expected {expected}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stand-in", type=Path, default=None, help="a full SYSU stand-in root")
@@ -80,6 +94,16 @@ def main() -> int:
             change.append(_timed_run(at))
             next(b for b in at.button if b.key == f"set-gender-{i % 2}").click()
             change.append(_timed_run(at))
+        # eight value keys arriving in one queue from the browser: one run applies them
+        keys, seq = [], 0
+        for i in range(5):
+            batch = [[seq + n, f"{'Shift+' if i % 2 else ''}{n}"] for n in range(1, 9)]
+            seq += 8
+            at.session_state["annotate_keys"] = {
+                "queue": {"client": "bench", "attempt": i + 1, "keys": batch}
+            }
+            keys.append(_timed_run(at))
+        _check_keys_saved(os.environ["PAENET_DB_URL"], at.title[0].value, expected=40)
         fresh = AppTest.from_file(APP, default_timeout=300)
         for title in visited:
             pid = title.rsplit(" ", 1)[-1]
@@ -92,6 +116,7 @@ def main() -> int:
         print(f"AppTest floor (one-line script)     {summary_ms(floor)}")
         print(f"first view, cold thumbnails         {summary_ms(first)}")
         print(f"label change                        {summary_ms(change)}")
+        print(f"8 queued keys, one run (8 changes)  {summary_ms(keys)}")
         print(f"next identity (cold thumbnails)     {summary_ms(nxt)}")
         print(f"revisit identity (cached thumbs)    {summary_ms(revisit)}")
         print(

@@ -1,8 +1,9 @@
 """Annotate: one identity at a time, eight three-state attributes, saved on every click.
 
-Keyboard: ``1``–``8`` set attribute i to its value 1, ``Shift+1``–``8`` to value 0,
-``Alt+1``–``8`` to unknown; ``Left``/``Right`` previous/next identity, ``N`` next
-needing work, ``U`` undo.
+Keyboard (``annotator.components.keys``): ``1``–``8`` set attribute i to its value 1,
+``Shift+1``–``8`` to value 0, ``Alt+1``–``8`` to unknown; ``Left``/``Right``
+previous/next identity, ``N`` next needing work, ``U`` undo. The keys are queued in the
+browser and applied in order (:mod:`annotator.views.annotate_keys`), none is dropped.
 """
 
 from __future__ import annotations
@@ -10,11 +11,17 @@ from __future__ import annotations
 import streamlit as st
 
 from annotator import runtime
+from annotator.components.keys.shortcuts import HELP, value_key
 from annotator.deeplink import BadLinkError, parse_link
 from annotator.store.errors import StaleVersionError, StoreError, UnknownIdentityError
-from annotator.store.models import IDENTITY_WIDE
-from annotator.store.services.common import IdentityView, annotator_source_name
-from annotator.store.services.labels import get_identity, history, set_label, undo_last
+from annotator.store.services.common import IdentityView
+from annotator.store.services.labels import (
+    get_identity,
+    history,
+    labels_seen_by,
+    set_label,
+    undo_last,
+)
 from annotator.store.services.queue import (
     ProgressReport,
     Status,
@@ -24,6 +31,7 @@ from annotator.store.services.queue import (
     statuses,
 )
 from annotator.text import plain
+from annotator.views import annotate_keys
 from annotator.views.common import (
     camera_label,
     choose_dataset,
@@ -35,10 +43,6 @@ from paenet.attributes import ATTRIBUTES, LabelValue
 from paenet.data.kinds import identity_splits
 
 SPLITS_ALL = "all splits"
-HELP = (
-    "**Keys:** `1`–`8` value 1 · `Shift+1`–`8` value 0 · `Alt+1`–`8` unknown · "
-    "`←`/`→` previous/next · `N` next needing work · `U` undo"
-)
 
 
 def _split_filter() -> str | None:
@@ -68,38 +72,32 @@ def _step(dataset: str, pid: int, step: int) -> None:
         _go(neighbour(s, dataset, pid, step, _split_filter()))
 
 
-def _only_mine_since(dataset: str, pid: int, who: str, version: int) -> bool:
-    """True when every change after ``version`` was made by ``who`` (e.g. a key pressed
-    before the page re-rendered): not a conflict with another person."""
-    with runtime.store().read() as s:
-        return all(h.annotator == who for h in history(s, dataset, pid) if h.version > version)
-
-
-def _save(dataset: str, pid: int, attribute: str, value: int | None, camera: int) -> None:
+def _save(dataset: str, pid: int, attribute: str, value: int | None, camera: int | None) -> None:
+    """Save one click; ``camera=None`` is the identity-wide label. A save stale only
+    because of this annotator's own newer saves builds on them (the service's rule)."""
     who = runtime.annotator_name()
     if not who:
         runtime.flash("warning", "Enter your name in the sidebar first: every change is signed.")
         return
-    seen = st.session_state["seen_version"]
-    for _ in range(2):
-        try:
-            with runtime.store().write() as s:
-                st.session_state["seen_version"] = set_label(
-                    s, dataset, pid, attribute, value, who, seen, camera
-                )
-            return
-        except StaleVersionError as exc:
-            if not _only_mine_since(dataset, pid, who, exc.expected):
-                runtime.flash("error", str(exc))
-                return
-            seen = exc.actual  # only my own newer saves: build on them
-    runtime.flash("error", f"{dataset} id {pid} keeps changing; your change was not saved.")
+    try:
+        with runtime.store().write() as s:
+            st.session_state["seen_version"] = set_label(
+                s, dataset, pid, attribute, value, who, st.session_state["seen_version"],
+                camera, build_on_own=True,
+            )  # fmt: skip
+    except StaleVersionError as exc:
+        runtime.flash("error", str(exc))
 
 
-def _save_override(dataset: str, pid: int, attribute: str, camera: int, key: str) -> None:
+def _save_override(
+    dataset: str, pid: int, attribute: str, camera: int, key: str, current: int | None
+) -> None:
+    """Save a per-camera override; a control that reports the value already stored (a
+    freshly drawn control during fast reruns reports "none") saves nothing."""
     choice = st.session_state.get(key)
     value = None if choice in (None, "identity") else {"0": 0, "1": 1, "?": -1}[choice]
-    _save(dataset, pid, attribute, value, camera)
+    if value != current:
+        _save(dataset, pid, attribute, value, camera)
 
 
 def _undo(dataset: str, pid: int) -> None:
@@ -133,9 +131,10 @@ def _apply_link(names: list[str]) -> None:
 
 
 def render() -> None:
-    runtime.show_flashes()
+    keyboard = st.container()  # first in the page: the key capture keeps its place
     known = datasets()
     if not known:
+        runtime.show_flashes()
         st.title("Annotate")
         st.info(
             "No dataset is registered yet. Open **Data** to register a SYSU-MM01 or RegDB root "
@@ -152,6 +151,8 @@ def render() -> None:
     if st.session_state.get("split") not in splits:
         st.session_state["split"] = SPLITS_ALL
     st.sidebar.selectbox("Split", splits, key="split")
+    annotate_keys.process(dataset, _split_filter())  # before reading: the page shows them
+    runtime.show_flashes()
     who = runtime.annotator_name()
     store = runtime.store()
     with store.read() as s:
@@ -185,6 +186,8 @@ def render() -> None:
     st.session_state["_linked"] = {"dataset": dataset, "pid": str(view.pid)}
     st.query_params.from_dict({"dataset": dataset, "pid": str(view.pid)})
     _header(view, dataset)
+    with keyboard:
+        annotate_keys.mount(enabled=bool(who))
     if not who:
         st.warning("Enter your name in the sidebar to label: every change is signed.")
     image_strip(view, kind)
@@ -245,16 +248,16 @@ def _header(view: IdentityView, dataset: str) -> None:
     )
     c1, c2, c3, c4 = st.columns(4)
     c1.button(
-        "← Previous", on_click=_step, args=(dataset, view.pid, -1), shortcut="Left", width="stretch"
+        "← Previous", on_click=_step, args=(dataset, view.pid, -1), help="key `←`", width="stretch"
     )
     c2.button(
-        "Next →", on_click=_step, args=(dataset, view.pid, 1), shortcut="Right", width="stretch"
+        "Next →", on_click=_step, args=(dataset, view.pid, 1), help="key `→`", width="stretch"
     )
     c3.button(
         "Next needing work",
         on_click=_next_needing_work,
         args=(dataset,),
-        shortcut="N",
+        help="key `N`",
         type="primary",
         width="stretch",
     )
@@ -262,36 +265,30 @@ def _header(view: IdentityView, dataset: str) -> None:
         "Undo my last change",
         on_click=_undo,
         args=(dataset, view.pid),
-        shortcut="U",
+        help="key `U`",
         width="stretch",
     )
     st.markdown(HELP)
 
 
 def _attribute_controls(view: IdentityView, dataset: str, who: str | None) -> None:
-    mine = annotator_source_name(who) if who else None
+    seen = labels_seen_by(view, who)
     for attr in ATTRIBUTES:
-        current = view.label(mine, attr.key) if mine else None
-        others = {
-            src: vals[(attr.key, IDENTITY_WIDE)]
-            for src, vals in view.labels.items()
-            if src != mine and (attr.key, IDENTITY_WIDE) in vals
-        }
+        current, others = seen[attr.key].mine, seen[attr.key].others
         cols = st.columns([1.6, 1.5, 1.5, 1.5, 2.4], vertical_alignment="center")
         cols[0].markdown(f"**{attr.index + 1}. {attr.title}**")
-        n = attr.index + 1
-        for col, value, label, key in (
-            (cols[1], 0, attr.value0, f"Shift+{n}"),
-            (cols[2], 1, attr.value1, f"{n}"),
-            (cols[3], int(LabelValue.UNKNOWN), "unknown", f"Alt+{n}"),
+        for col, value, label in (
+            (cols[1], 0, attr.value0),
+            (cols[2], 1, attr.value1),
+            (cols[3], int(LabelValue.UNKNOWN), "unknown"),
         ):
             col.button(
                 label,
                 key=f"set-{attr.key}-{value}",
                 on_click=_save,
-                args=(dataset, view.pid, attr.key, value, IDENTITY_WIDE),
+                args=(dataset, view.pid, attr.key, value, None),
                 type="primary" if current == value else "secondary",
-                shortcut=key,
+                help=f"key `{value_key(attr.index, value)}`",
                 disabled=not who,
                 width="stretch",
             )
@@ -304,7 +301,6 @@ def _attribute_controls(view: IdentityView, dataset: str, who: str | None) -> No
 
 
 def _overrides(view: IdentityView, dataset: str, kind: str, who: str | None) -> None:
-    mine = annotator_source_name(who) if who else None
     with st.expander("Per-camera overrides (an attribute that differs by camera)"):
         cam = st.selectbox(
             "Camera",
@@ -312,8 +308,9 @@ def _overrides(view: IdentityView, dataset: str, kind: str, who: str | None) -> 
             format_func=lambda c: camera_label(kind, c),
             key="override_camera",
         )
+        seen = labels_seen_by(view, who, cam) if cam is not None else {}
         for attr in ATTRIBUTES:
-            current = view.label(mine, attr.key, cam) if mine else None
+            current = seen[attr.key].mine if cam is not None else None
             key = f"ov-{view.pid}-{cam}-{attr.key}-{view.version}"
             st.segmented_control(
                 attr.title,
@@ -327,7 +324,7 @@ def _overrides(view: IdentityView, dataset: str, kind: str, who: str | None) -> 
                 default={None: "identity", 0: "0", 1: "1", -1: "?"}[current],
                 key=key,
                 on_change=_save_override,
-                args=(dataset, view.pid, attr.key, cam, key),
+                args=(dataset, view.pid, attr.key, cam, key, current),
                 disabled=not who,
             )
 

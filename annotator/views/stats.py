@@ -11,8 +11,13 @@ import streamlit as st
 
 from annotator import runtime
 from annotator.store.services.agreement import agreement
-from annotator.store.services.common import list_sources
-from annotator.store.services.stats import activity, balance, cooccurrence, label_table
+from annotator.store.services.stats import (
+    activity,
+    balance,
+    cooccurrence,
+    label_table,
+    sources_with_labels,
+)
 from annotator.views.common import choose_dataset, datasets
 
 
@@ -24,40 +29,20 @@ def render() -> None:
         return
     dataset = choose_dataset(known)
     with runtime.store().read() as s:
-        sources = list_sources(s)
+        sources = sources_with_labels(s, dataset)  # only those with labels here
     st.header("Agreement")
-    picked = st.multiselect(
-        "Sources / annotators to compare", sources, default=sources[:2], key="agree_sources"
-    )
-    per_camera = st.checkbox("Compare per camera (effective per-camera labels)", key="agree_cam")
-    if len(picked) >= 2:
-        with runtime.store().read() as s:
-            rows = agreement(s, dataset, picked, per_camera=per_camera)
-        df = pd.DataFrame(
-            [
-                {
-                    "attribute": r.attribute,
-                    "method": r.method,
-                    "items": r.items,
-                    "raw agreement": r.raw,
-                    "kappa": r.kappa,
-                    "conflicts": len(r.conflicts),
-                }
-                for r in rows
-            ]
+    if len(sources) < 2:
+        st.info(
+            f"Agreement compares two or more sources, and {dataset} has labels from "
+            + (f"only one ({sources[0]})." if sources else "none yet.")
+            + " Label identities on **Annotate** under your name, or import the published "
+            "labels on **Data**, to compare them here."
         )
-        st.dataframe(df, hide_index=True)
-        fig, ax = plt.subplots(figsize=(7, 2.6))
-        ax.bar(df["attribute"], df["kappa"].fillna(0), color="#4c72b0")
-        ax.set_ylabel("kappa")
-        ax.set_ylim(min(0.0, float(df["kappa"].min(skipna=True) or 0)), 1)
-        ax.tick_params(axis="x", rotation=30)
-        st.pyplot(fig, clear_figure=True)
     else:
-        st.caption("Pick two or more sources.")
+        _agreement(dataset, sources)
     st.header("Attribute balance and co-occurrence")
     if not sources:
-        st.caption("No labels yet.")
+        st.info(f"No labels on {dataset} yet: nothing to count.")
         return
     source = st.selectbox("Labels of", sources, key="stats_source")
     with runtime.store().read() as s:
@@ -90,3 +75,44 @@ def render() -> None:
                 index="day", columns="annotator", values="changes", aggfunc="sum"
             ).cumsum()
         )
+
+
+def _agreement(dataset: str, sources: list[str]) -> None:
+    """Kappa per attribute between the picked sources (two preselected)."""
+    if any(s not in sources for s in st.session_state.get("agree_sources", [])):
+        st.session_state.pop("agree_sources")  # picked on another dataset
+    picked = st.multiselect(
+        "Sources / annotators to compare", sources, default=sources[:2], key="agree_sources"
+    )
+    per_camera = st.checkbox("Compare per camera (effective per-camera labels)", key="agree_cam")
+    if len(picked) < 2:
+        st.caption("Pick two or more sources.")
+        return
+    with runtime.store().read() as s:
+        rows = agreement(s, dataset, picked, per_camera=per_camera)
+    df = pd.DataFrame(
+        [
+            {
+                "attribute": r.attribute,
+                "method": r.method,
+                "items": r.items,
+                "raw agreement": r.raw,
+                "kappa": r.kappa,
+                "conflicts": len(r.conflicts),
+            }
+            for r in rows
+        ]
+    )
+    if not df["items"].any():
+        st.info(f"No identity of {dataset} is labelled by all of {', '.join(picked)} yet.")
+        return
+    st.dataframe(df, hide_index=True)
+    if df["kappa"].isna().all():
+        st.caption("Kappa is undefined on these few items (every rater gave one value).")
+        return
+    fig, ax = plt.subplots(figsize=(7, 2.6))
+    ax.bar(df["attribute"], df["kappa"].fillna(0), color="#4c72b0")
+    ax.set_ylabel("kappa")
+    ax.set_ylim(min(0.0, float(df["kappa"].min(skipna=True) or 0)), 1)
+    ax.tick_params(axis="x", rotation=30)
+    st.pyplot(fig, clear_figure=True)

@@ -416,3 +416,66 @@ def test_split_list_follows_the_dataset_kind(data_root: Path) -> None:
     at = _sign_in(_app(dataset="regdb-synthetic", pid="3"))
     assert at.selectbox(key="split").options == ["all splits"]  # RegDB: splits are per trial
     assert at.title[0].value == "regdb-synthetic · id 3"
+
+
+def test_queued_keys_from_the_browser_are_applied_once_in_order(data_root: Path) -> None:
+    """What the key component sends (its ``queue`` state) is applied before the page
+    draws; the same queue sent again (a resend) applies nothing twice."""
+    at = _sign_in(_app(dataset=SYSU, pid="6"))
+    queue = {"client": "tab", "attempt": 1, "keys": [[1, "1"], [2, "Shift+1"], [3, "Right"],
+                                                     [4, "Alt+3"]]}  # fmt: skip
+    at.session_state["annotate_keys"] = {"queue": queue}
+    at.run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == f"{SYSU} · id 7"  # the Right key moved the page
+    six, hist6 = _view(data_root, 6)
+    assert six.label("annotator:Ada", "gender") == 0
+    assert [(h.attribute, h.new_value) for h in hist6 if h.annotator == "Ada"] == [
+        ("gender", 1), ("gender", 0),
+    ]  # fmt: skip
+    assert _view(data_root, 7)[0].label("annotator:Ada", "glasses") == -1
+    at.session_state["annotate_keys"] = {"queue": {**queue, "attempt": 2}}
+    at.run()
+    assert len([h for h in _view(data_root, 6)[1] if h.annotator == "Ada"]) == 2
+    assert at.title[0].value == f"{SYSU} · id 7"
+
+
+def test_stats_offers_only_sources_with_labels_on_the_dataset(data_root: Path) -> None:
+    _app()  # registers both stand-ins with their ground truths
+    at = _page("stats")
+    at.session_state["dataset"] = "regdb-synthetic"
+    at.run()
+    assert not at.exception
+    # one source on RegDB (its ground truth; SYSU's is not offered): an explanation,
+    # no empty table or chart
+    assert any("only one (synth-gt-regdb)" in i.value for i in at.info)
+    assert not at.multiselect
+    assert not any("kappa" in d.value.columns for d in at.dataframe)  # only the balance table
+    assert at.selectbox(key="stats_source").options == ["synth-gt-regdb"]
+    view, _ = _view(data_root, 6)
+    store = open_store(f"sqlite:///{data_root / 'annotations.sqlite3'}")
+    with store.write() as s:
+        set_label(s, SYSU, 6, "gender", view.label("synth-gt-sysu", "gender"), "Ada", view.version)
+    store.dispose()
+    at.session_state["dataset"] = SYSU
+    at.run()
+    assert not at.exception and not at.info
+    picked = at.multiselect(key="agree_sources")
+    assert picked.options == ["annotator:Ada", "synth-gt-sysu"]
+    assert picked.value == ["annotator:Ada", "synth-gt-sysu"]  # two preselected
+    table = at.dataframe[0].value.set_index("attribute")
+    assert table.loc["gender", "items"] == 1 and table.loc["gender", "raw agreement"] == 1.0
+    assert table.loc["glasses", "items"] == 0
+
+
+def test_icons_are_material_not_emoji() -> None:
+    """Chromium without an emoji font draws emoji as empty boxes: every page icon is one
+    of Streamlit's built-in Material icons, and no emoji is left in the annotator."""
+    import re
+
+    source = (REPO_ROOT / "annotator" / "app.py").read_text(encoding="utf-8")
+    icons = re.findall(r'icon="([^"]*)"', source)
+    assert len(icons) == 5 and all(re.fullmatch(r":material/[a-z_]+:", i) for i in icons)
+    emoji = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\ufe0f]")
+    for path in (REPO_ROOT / "annotator").rglob("*.py"):
+        assert not emoji.search(path.read_text(encoding="utf-8")), path

@@ -7,7 +7,7 @@ a save based on a stale version changes nothing and raises
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -122,23 +122,56 @@ def get_identity(session: Session, dataset: str, pid: int) -> IdentityView:
     )
 
 
-def _bump(session: Session, iid: int, dataset: str, pid: int, expected: int) -> int:
+def _bump(
+    session: Session,
+    iid: int,
+    dataset: str,
+    pid: int,
+    expected: int,
+    build_on_own: int | None = None,
+) -> int:
     """``UPDATE … SET version = expected + 1 WHERE version = expected``, else the conflict.
+
+    With ``build_on_own`` (an annotator id), a save that is stale only because of that
+    annotator's own newer saves (e.g. a key pressed before the page re-rendered) builds
+    on the current version instead: every version after ``expected`` must have history
+    rows, all of them signed by that annotator. Anything else is a conflict.
 
     On PostgreSQL a concurrent writer's UPDATE waits for the row lock and then sees the
     new version, so exactly one of two saves based on the same version wins.
     """
+    if _try_bump(session, iid, expected):
+        return expected + 1
+    actual = session.scalar(select(Identity.version).where(Identity.id == iid)) or 0
+    if (
+        build_on_own is not None
+        and _only_own_since(session, iid, build_on_own, expected, actual)
+        and _try_bump(session, iid, actual)
+    ):
+        return actual + 1
+    changes = [h.describe() for h in history(session, dataset, pid) if h.version > expected]
+    raise StaleVersionError(dataset, pid, expected, actual, changes)
+
+
+def _try_bump(session: Session, iid: int, expected: int) -> bool:
     result = session.execute(
         update(Identity)
         .where(Identity.id == iid, Identity.version == expected)
         .values(version=expected + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
-        actual = session.scalar(select(Identity.version).where(Identity.id == iid))
-        changes = [h.describe() for h in history(session, dataset, pid) if h.version > expected]
-        raise StaleVersionError(dataset, pid, expected, actual or 0, changes)
-    return expected + 1
+    return bool(result.rowcount == 1)
+
+
+def _only_own_since(session: Session, iid: int, who: int, expected: int, actual: int) -> bool:
+    """Every version in ``(expected, actual]`` was written by annotator ``who`` alone."""
+    rows = session.execute(
+        select(HistoryEntry.version, HistoryEntry.annotator_id).where(
+            HistoryEntry.identity_id == iid, HistoryEntry.version > expected
+        )
+    ).all()
+    versions = {v for v, _ in rows}
+    return versions >= set(range(expected + 1, actual + 1)) and all(a == who for _, a in rows)
 
 
 def set_label(
@@ -149,12 +182,19 @@ def set_label(
     value: int | None,
     annotator: str,
     expected_version: int,
-    camera: int = IDENTITY_WIDE,
+    camera: int | None = IDENTITY_WIDE,
+    *,
+    build_on_own: bool = False,
 ) -> int:
-    """Set (or with ``value=None`` clear) the annotator's label; returns the new version."""
+    """Set (or with ``value=None`` clear) the annotator's label; returns the new version.
+
+    ``camera=None`` (or 0) is the identity-wide label. ``build_on_own``: see
+    :func:`set_labels`.
+    """
     return set_labels(
-        session, dataset, pid, {attribute: value}, annotator, expected_version, camera
-    )
+        session, dataset, pid, {attribute: value}, annotator, expected_version, camera,
+        build_on_own=build_on_own,
+    )  # fmt: skip
 
 
 def set_labels(
@@ -164,12 +204,16 @@ def set_labels(
     values: Mapping[str, int | None],
     annotator: str,
     expected_version: int,
-    camera: int = IDENTITY_WIDE,
+    camera: int | None = IDENTITY_WIDE,
+    *,
+    build_on_own: bool = False,
 ) -> int:
     """Set several of the annotator's labels of one identity as one change (one version).
 
     Raises :class:`StaleVersionError` (nothing written) when the identity's version is
-    no longer ``expected_version``; returns the new version otherwise.
+    no longer ``expected_version``; returns the new version otherwise. With
+    ``build_on_own``, a version that moved on only through this annotator's own saves
+    is not a conflict: the change builds on the current version.
     """
     for key, value in values.items():
         validate_attribute(key)
@@ -177,26 +221,98 @@ def set_labels(
             validate_value(value)
     iid = identity_id(session, dataset, pid)
     who, src = annotator_ids(session, annotator)
-    return _write_labels(session, dataset, pid, iid, camera, src, who, values, expected_version)
+    version = _bump(session, iid, dataset, pid, expected_version, who if build_on_own else None)
+    return _write_labels(session, iid, _camera(camera), src, who, values, version)
+
+
+def _camera(camera: int | None) -> int:
+    return IDENTITY_WIDE if camera is None else camera
+
+
+@dataclass(frozen=True)
+class SetValue:
+    """A value key: the annotator's identity-wide ``attribute`` becomes ``value``."""
+
+    attribute: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Undo:
+    """The undo key: undo the annotator's latest label change on the identity."""
+
+
+KeyStep = SetValue | Undo
+
+
+@dataclass(frozen=True)
+class KeyBatchResult:
+    """What :func:`apply_key_batch` did: the identity's version after the batch, one line
+    per saved change (oldest first) and one per step that had nothing to do."""
+
+    version: int
+    saved: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+
+def apply_key_batch(
+    session: Session,
+    dataset: str,
+    pid: int,
+    steps: Sequence[KeyStep],
+    annotator: str,
+    expected_version: int,
+    *,
+    build_on_own: bool = False,
+) -> KeyBatchResult:
+    """Apply key presses to one identity in order, in the caller's transaction.
+
+    Each step is its own change (its own version and history row), so ``1`` then
+    ``Shift+1`` leaves value 0 and undo steps back one key at a time. The first step is
+    checked against ``expected_version`` (with ``build_on_own`` as in :func:`set_labels`);
+    a conflict raises :class:`StaleVersionError` and, the transaction being rolled
+    back, nothing of the batch is written. An undo with nothing to undo is skipped.
+    """
+    for step in steps:
+        if isinstance(step, SetValue):
+            validate_attribute(step.attribute)
+            validate_value(step.value)
+    iid = identity_id(session, dataset, pid)
+    who, src = annotator_ids(session, annotator)
+    version, own = expected_version, who if build_on_own else None
+    saved: list[str] = []
+    skipped: list[str] = []
+    for step in steps:
+        if isinstance(step, SetValue):
+            version = _bump(session, iid, dataset, pid, version, own)
+            _write_labels(session, iid, IDENTITY_WIDE, src, who,
+                          {step.attribute: step.value}, version)  # fmt: skip
+            saved.append(f"{step.attribute} = {_name(step.attribute, step.value)}")
+            continue
+        target = _undo_target(session, dataset, pid, annotator)
+        if target is None:
+            skipped.append(f"nothing of {annotator}'s to undo on {dataset} id {pid}")
+            continue
+        version = _bump(session, iid, dataset, pid, version, own)
+        _write_undo(session, iid, who, annotator, target, version)
+        saved.append(f"undo {target.attribute} → {_name(target.attribute, target.old_value)}")
+    return KeyBatchResult(version, tuple(saved), tuple(skipped))
 
 
 def _write_labels(
     session: Session,
-    dataset: str,
-    pid: int,
     iid: int,
     camera: int,
     src: int,
     who: int,
     values: Mapping[str, int | None],
-    expected_version: int,
+    version: int,
     kind: str = "label",
     undoes: int | None = None,
 ) -> int:
-    """Bump the version, then replace the changed labels and append one history row per
-    attribute (also when unchanged: the history shows every save). A fixed number of
-    statements whatever the number of attributes."""
-    version = _bump(session, iid, dataset, pid, expected_version)
+    """Replace the changed labels and append one history row per attribute (also when
+    unchanged: the history shows every save) at ``version``, already bumped by the
+    caller. A fixed number of statements whatever the number of attributes."""
     same = (Label.identity_id == iid, Label.camera == camera, Label.source_id == src)
     existing = {
         attr: value
@@ -264,16 +380,28 @@ def undo_last(
 
     The undo is itself a recorded change (kind ``undo``): history stays append-only.
     """
-    entries = [h for h in history(session, dataset, pid) if h.annotator == annotator]
-    undone = {h.undoes for h in entries if h.undoes is not None}
-    target = next((h for h in reversed(entries) if h.kind == "label" and h.id not in undone), None)
+    target = _undo_target(session, dataset, pid, annotator)
     if target is None:
         raise StoreError(f"nothing of {annotator}'s to undo on {dataset} id {pid}")
     iid = identity_id(session, dataset, pid)
     who, _ = annotator_ids(session, annotator)
+    version = _bump(session, iid, dataset, pid, expected_version)
+    return _write_undo(session, iid, who, annotator, target, version)
+
+
+def _undo_target(session: Session, dataset: str, pid: int, annotator: str) -> HistoryRecord | None:
+    """The annotator's latest label change on the identity not undone yet, if any."""
+    entries = [h for h in history(session, dataset, pid) if h.annotator == annotator]
+    undone = {h.undoes for h in entries if h.undoes is not None}
+    return next((h for h in reversed(entries) if h.kind == "label" and h.id not in undone), None)
+
+
+def _write_undo(
+    session: Session, iid: int, who: int, annotator: str, target: HistoryRecord, version: int
+) -> int:
     src = source_row(session, target.source or annotator_source_name(annotator)).id
-    return _write_labels(session, dataset, pid, iid, target.camera, src, who,
-                         {target.attribute: target.old_value}, expected_version, kind="undo",
+    return _write_labels(session, iid, target.camera, src, who,
+                         {target.attribute: target.old_value}, version, kind="undo",
                          undoes=target.id)  # fmt: skip
 
 
@@ -330,6 +458,37 @@ def mark_reviewed(
         .execution_options(synchronize_session=False)
     )
     return version
+
+
+@dataclass(frozen=True)
+class AttributeLabels:
+    """One attribute of an identity as a person labelling it sees it: their own label
+    (``None`` = not set) and every other source's label, by source name."""
+
+    mine: int | None
+    others: Mapping[str, int]
+
+
+def labels_seen_by(
+    view: IdentityView, annotator: str | None, camera: int | None = None
+) -> dict[str, AttributeLabels]:
+    """``{attribute key: AttributeLabels}`` for ``annotator`` (``None``: nobody signed in)
+    on ``camera`` (``None``: the identity-wide labels)."""
+    mine = annotator_source_name(annotator) if annotator else None
+    cam = _camera(camera)
+    return {
+        key: AttributeLabels(
+            mine=view.label(mine, key, cam) if mine else None,
+            others=MappingProxyType(
+                {
+                    src: vals[(key, cam)]
+                    for src, vals in sorted(view.labels.items())
+                    if src != mine and (key, cam) in vals
+                }
+            ),
+        )
+        for key in ATTRIBUTE_KEYS
+    }
 
 
 def effective_labels(view: IdentityView, camera: int, source: str | None = None) -> dict[str, int]:

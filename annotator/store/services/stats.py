@@ -14,6 +14,24 @@ ALL_IDENTITIES = "all identities"
 """The aggregate row of :func:`balance`; never an identity split's name."""
 
 
+def sources_with_labels(session: Session, dataset: str) -> list[str]:
+    """The sources (annotators, imports, ground truths) with at least one label on
+    ``dataset``, by name. One statement."""
+    ds = dataset_row(session, dataset)
+    return list(
+        session.scalars(
+            select(Source.name)
+            .where(
+                select(Label.id)
+                .join(Identity, Identity.id == Label.identity_id)
+                .where(Label.source_id == Source.id, Identity.dataset_id == ds.id)
+                .exists()
+            )
+            .order_by(Source.name)
+        )
+    )
+
+
 def label_table(session: Session, dataset: str, source: str) -> pd.DataFrame:
     """One row per identity: ``pid``, ``split`` (None where it has none) and each attribute (0, 1, -1 or NaN)."""
     ds = dataset_row(session, dataset)

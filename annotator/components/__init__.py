@@ -1,0 +1,1 @@
+"""Custom Streamlit components written for the studio (no third-party component packages)."""

@@ -1,0 +1,5 @@
+"""Keyboard capture for the Annotate page: keys queued in the browser, sent in order.
+
+``shortcuts`` maps key names to actions, ``capture`` mounts the browser component
+(``keys.js``) and reads what it sent.
+"""

@@ -1,0 +1,108 @@
+"""The Annotate keyboard without a browser: key names, the queue protocol, and applying
+a queue in order on a real migrated SQLite store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from annotator.components.keys.capture import Applied, KeyQueue, new_keys, parse_queue
+from annotator.components.keys.shortcuts import ACTIONS, Nav, action, value_key
+from annotator.store.db import Store, open_store
+from annotator.store.services.datasets import register_dataset
+from annotator.store.services.labels import SetValue, Undo, get_identity, set_label
+from annotator.views.key_queue import Cursor, apply_keys
+from tests.data.trees import small_sysu
+
+ORDER = ["gender", "hair_length", "glasses", "sleeve_length"]
+
+
+def test_key_names() -> None:
+    assert action("1") == SetValue("gender", 1)
+    assert action("Shift+3") == SetValue("glasses", 0)
+    assert action("Alt+8") == SetValue("satchel", -1)
+    assert (action("Left"), action("Right"), action("N"), action("U")) == (
+        Nav.PREVIOUS, Nav.NEXT, Nav.NEEDING_WORK, Undo(),
+    )  # fmt: skip
+    assert len(ACTIONS) == 8 * 3 + 4
+    assert [value_key(2, v) for v in (1, 0, -1)] == ["3", "Shift+3", "Alt+3"]
+    with pytest.raises(ValueError, match="'9' is not an Annotate shortcut"):
+        action("9")
+
+
+def test_queue_protocol_parses_and_skips_what_was_applied() -> None:
+    raw = {"client": "tab", "attempt": 3, "keys": [[5, "2"], [4, "1"], ["x", 1], [6, "N"]]}
+    queue = parse_queue(raw)
+    assert queue == KeyQueue("tab", 3, ((4, "1"), (5, "2"), (6, "N")))  # sorted, bad dropped
+    assert parse_queue(None) is None and parse_queue({"client": 1}) is None
+    assert new_keys(queue, Applied("tab", seq=4)) == [(5, "2"), (6, "N")]
+    assert new_keys(queue, Applied("tab", seq=6)) == []
+    assert new_keys(queue, Applied("other tab", seq=9)) == [(4, "1"), (5, "2"), (6, "N")]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = open_store(f"sqlite:///{tmp_path / 'annotations.sqlite3'}")
+    with s.write() as session:
+        register_dataset(session, "sysu", "sysu", small_sysu(tmp_path / "SYSU-MM01"))
+    yield s
+    s.dispose()
+
+
+def _mine(store: Store, pid: int, who: str = "ann") -> list[int | None]:
+    with store.read() as s:
+        view = get_identity(s, "sysu", pid)
+    return [view.label(f"annotator:{who}", k) for k in ORDER]
+
+
+def test_one_two_three_n_four_labels_three_here_and_one_on_the_next(store: Store) -> None:
+    with store.write() as s:  # id 2 fully labelled by ann: "next needing work" skips it
+        v = 0
+        for key in ("gender", "hair_length", "glasses", "sleeve_length", "lower_body_type",
+                    "lower_body_length", "backpack", "satchel"):  # fmt: skip
+            v = set_label(s, "sysu", 2, key, 1, "ann", v)
+    out = apply_keys(store, "sysu", Cursor(1, 0), ["1", "2", "3", "N", "4"], "ann", None)
+    assert _mine(store, 1) == [1, 1, 1, None]
+    assert _mine(store, 2) == [1, 1, 1, 1]  # untouched
+    assert _mine(store, 3) == [None, None, None, 1]
+    assert out.cursor == Cursor(3, 1)
+    assert out.saved == (
+        "id 1: gender = female", "id 1: hair_length = long", "id 1: glasses = yes",
+        "id 3: sleeve_length = short",
+    )  # fmt: skip
+    assert (out.notes, out.error, out.consumed) == ((), None, 5)
+
+
+def test_arrows_undo_and_the_ends_of_the_list(store: Store) -> None:
+    out = apply_keys(store, "sysu", Cursor(1, 0),
+                     ["Left", "Shift+1", "Right", "Alt+2", "U", "U", "Right"], "ann", None)  # fmt: skip
+    assert out.notes == ("No identity there.", "nothing of ann's to undo on sysu id 2")
+    assert _mine(store, 1) == [0, None, None, None]
+    assert _mine(store, 2) == [None, None, None, None]  # Alt+2 then undone
+    assert out.cursor == Cursor(3, 0)
+    split = apply_keys(store, "sysu", Cursor(1, 1), ["Right", "1"], "ann", "val")
+    assert split.cursor == Cursor(3, 1) and _mine(store, 3)[0] == 1  # val: 3, 9
+
+
+def test_a_conflict_stops_the_queue_and_says_how_many_keys_were_dropped(store: Store) -> None:
+    with store.write() as s:
+        set_label(s, "sysu", 1, "glasses", 0, "bob", 0)
+    out = apply_keys(store, "sysu", Cursor(1, 0), ["1", "2", "Right", "3"], "ann", None)
+    assert out.error is not None and "bob set glasses" in out.error
+    assert "The 2 key(s) typed after it were not applied." in out.error
+    assert out.cursor == Cursor(1, 1)  # the version the page will show next
+    assert _mine(store, 1) == [None, None, None, None] and _mine(store, 2)[2] is None
+    assert out.consumed == 4  # dropped, not retried
+
+
+def test_without_a_name_label_keys_do_nothing_navigation_works(store: Store) -> None:
+    out = apply_keys(store, "sysu", Cursor(1, 0), ["1", "Right", "2", "bogus"], None, None)
+    assert out.notes == (
+        "1 label key(s) ignored: enter your name first.",
+        "1 label key(s) ignored: enter your name first.",
+    )
+    assert out.cursor == Cursor(2, 0) and out.saved == ()
+    with store.read() as s:
+        assert get_identity(s, "sysu", 1).version == 0
