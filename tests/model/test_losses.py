@@ -106,6 +106,18 @@ def test_mmd_squared_by_hand():
     assert got == pytest.approx(expected, rel=1e-6)
 
 
+def test_mmd_bandwidth_carries_no_gradient():
+    """K = 1 in 1-D, x = 0, y = 3: σ = 9/4 is a constant for autograd, so
+    dMMD²/dy = 4·y/σ · Σ_i exp(−4/2^i)/2^i. (If σ carried a gradient, MMD² would be the
+    constant MMD2_K1 for every y and the gradient 0.)"""
+    x = torch.tensor([[0.0]], dtype=torch.float64)
+    y = torch.tensor([[3.0]], dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(mmd_squared(x, y), y)
+    sigma = 9.0 / 4.0
+    expected = 4 * 3.0 / sigma * sum(math.exp(-4 / 2**i) / 2**i for i in range(5))
+    assert grad.item() == pytest.approx(expected, rel=1e-9)
+
+
 def test_margin_mmd_below_and_above_the_margin():
     # id 0: distinct visible/infrared features (MMD² ≈ 6.19); id 1: identical (MMD² = 0).
     feats = torch.tensor([[0.0, 0.0], [5.0, 5.0], [3.0, 4.0], [5.0, 5.0]])
