@@ -20,6 +20,7 @@ from paenet.losses import (
     paenet_losses,
 )
 from paenet.model import PAENetOutput
+from tests.model.helpers import pk_batch, tiny_model
 
 # k(x, y) for one visible and one infrared feature (K = 1): σ = ‖x − y‖²/4, so the
 # cross term is Σ_i exp(−4 / 2^i) whatever the distance, and the self terms are 5 each.
@@ -238,3 +239,14 @@ def test_loss_checks_the_layout():
     labels, modality = layout_tensors(2, 2)
     with pytest.raises(BatchLayoutError):
         paenet_losses(out, labels.flip(0), modality.flip(0), attrs)
+
+
+def test_unlabelled_forward_then_loss_is_an_error_not_a_dropped_term():
+    model = tiny_model().train()
+    batch = pk_batch()
+    out = model(batch.images, batch.modality)  # PAE reads the predicted attributes
+    with pytest.raises(ValueError, match="'attribute' loss needs the attribute labels"):
+        paenet_losses(out, batch.labels, batch.modality, None)
+    off = LossConfig(attribute_weight=0.0, predicted_attribute_weight=0.0)
+    terms = paenet_losses(out, batch.labels, batch.modality, None, off)
+    assert set(terms.weighted) == {"id", "triplet", "mmd"} and terms.skipped == {}
