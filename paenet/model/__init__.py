@@ -2,27 +2,40 @@
 
 from paenet.model.attribute_heads import AttributeAuxiliaryLearning, AttributeRecognitionHead
 from paenet.model.backbone import (
-    INFRARED,
-    VISIBLE,
     PretrainedWeightsNotFoundError,
     TwoStreamResNet,
+    modality_tensor,
 )
-from paenet.model.config import ATTRIBUTE_SOURCES, STAGES, AttributeSource, PAENetConfig
+from paenet.model.config import (
+    AAL_GATES,
+    ABLATION_ROWS,
+    ATTRIBUTE_SOURCE_ALIASES,
+    ATTRIBUTE_SOURCES,
+    STAGES,
+    AALGates,
+    AttributeSource,
+    PAENetConfig,
+    resolve_attribute_source,
+)
+from paenet.model.diagnostics import LeakReport, aal_leak, aal_leak_on_maps
 from paenet.model.output import PAENetOutput
 from paenet.model.pae import PAEHead, PAEResult
 from paenet.model.paenet import PAENet
 from paenet.model.pooling import BNNeck, GeM
 
 __all__ = [
+    "AAL_GATES",
+    "ABLATION_ROWS",
     "ATTRIBUTE_SOURCES",
-    "INFRARED",
+    "ATTRIBUTE_SOURCE_ALIASES",
     "STAGES",
-    "VISIBLE",
+    "AALGates",
     "AttributeAuxiliaryLearning",
     "AttributeRecognitionHead",
     "AttributeSource",
     "BNNeck",
     "GeM",
+    "LeakReport",
     "PAEHead",
     "PAENet",
     "PAENetConfig",
@@ -30,4 +43,8 @@ __all__ = [
     "PAEResult",
     "PretrainedWeightsNotFoundError",
     "TwoStreamResNet",
+    "aal_leak",
+    "aal_leak_on_maps",
+    "modality_tensor",
+    "resolve_attribute_source",
 ]

@@ -20,6 +20,7 @@ from paenet.losses import (
     paenet_losses,
 )
 from paenet.model import PAENetOutput
+from tests.model.helpers import pk_batch, tiny_model
 
 # k(x, y) for one visible and one infrared feature (K = 1): σ = ‖x − y‖²/4, so the
 # cross term is Σ_i exp(−4 / 2^i) whatever the distance, and the self terms are 5 each.
@@ -106,6 +107,18 @@ def test_mmd_squared_by_hand():
     assert got == pytest.approx(expected, rel=1e-6)
 
 
+def test_mmd_bandwidth_carries_no_gradient():
+    """K = 1 in 1-D, x = 0, y = 3: σ = 9/4 is a constant for autograd, so
+    dMMD²/dy = 4·y/σ · Σ_i exp(−4/2^i)/2^i. (If σ carried a gradient, MMD² would be the
+    constant MMD2_K1 for every y and the gradient 0.)"""
+    x = torch.tensor([[0.0]], dtype=torch.float64)
+    y = torch.tensor([[3.0]], dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(mmd_squared(x, y), y)
+    sigma = 9.0 / 4.0
+    expected = 4 * 3.0 / sigma * sum(math.exp(-4 / 2**i) / 2**i for i in range(5))
+    assert grad.item() == pytest.approx(expected, rel=1e-9)
+
+
 def test_margin_mmd_below_and_above_the_margin():
     # id 0: distinct visible/infrared features (MMD² ≈ 6.19); id 1: identical (MMD² = 0).
     feats = torch.tensor([[0.0, 0.0], [5.0, 5.0], [3.0, 4.0], [5.0, 5.0]])
@@ -151,7 +164,7 @@ def random_output(p: int, k: int, seed: int = 0) -> tuple[PAENetOutput, torch.Te
         pooled=feats,
         identity_logits=torch.randn(n, p + 2, generator=g),
         backbone_pooled=feats,
-        baseline_retrieval=feats,
+        backbone_retrieval=feats,
         attribute_logits=torch.randn(n, 4, generator=g),
         predicted_attribute_logits=torch.randn(n, 4, generator=g),
     )
@@ -195,8 +208,35 @@ def test_total_is_the_weighted_sum_of_named_terms():
     for name, value in terms.weighted.items():
         assert value.item() == pytest.approx(terms.weights[name] * terms.unweighted[name].item())
     assert terms.total.item() == pytest.approx(sum(v.item() for v in terms.weighted.values()))
-    no_attr = paenet_losses(out, labels, modality, None, LossConfig(mmd_weight=0.0))
-    assert set(no_attr.weighted) == {"id", "triplet"}
+    no_attr = LossConfig(mmd_weight=0.0, attribute_weight=0.0, predicted_attribute_weight=0.0)
+    assert set(paenet_losses(out, labels, modality, None, no_attr).weighted) == {"id", "triplet"}
+    assert terms.skipped == {}
+
+
+@pytest.mark.parametrize(
+    ("weights", "term"),
+    [({}, "attribute"), ({"attribute_weight": 0.0}, "predicted_attribute")],
+)
+def test_attribute_losses_need_labels_explicitly(weights: dict[str, float], term: str):
+    """An attribute term that is on never becomes silently 0: no labels is an error."""
+    out, _ = random_output(2, 2)
+    labels, modality = layout_tensors(2, 2)
+    with pytest.raises(ValueError, match=f"the '{term}' loss needs the attribute labels"):
+        paenet_losses(out, labels, modality, None, LossConfig(**weights))
+
+
+def test_all_unknown_attribute_labels_are_reported_as_skipped():
+    out, attrs = random_output(2, 2)
+    labels, modality = layout_tensors(2, 2)
+    terms = paenet_losses(out, labels, modality, torch.full_like(attrs, -1))
+    assert terms.skipped == {
+        "attribute": "no known attribute label in the batch",
+        "predicted_attribute": "no known attribute label in the batch",
+    }
+    assert terms.weighted["attribute"].item() == 0.0
+    one_known = torch.full_like(attrs, -1)
+    one_known[0, 0] = 1
+    assert paenet_losses(out, labels, modality, one_known).skipped == {}
 
 
 def test_loss_checks_the_layout():
@@ -204,3 +244,14 @@ def test_loss_checks_the_layout():
     labels, modality = layout_tensors(2, 2)
     with pytest.raises(BatchLayoutError):
         paenet_losses(out, labels.flip(0), modality.flip(0), attrs)
+
+
+def test_unlabelled_forward_then_loss_is_an_error_not_a_dropped_term():
+    model = tiny_model().train()
+    batch = pk_batch()
+    out = model(batch.images, batch.modality)  # PAE reads the predicted attributes
+    with pytest.raises(ValueError, match="'attribute' loss needs the attribute labels"):
+        paenet_losses(out, batch.labels, batch.modality, None)
+    off = LossConfig(attribute_weight=0.0, predicted_attribute_weight=0.0)
+    terms = paenet_losses(out, batch.labels, batch.modality, None, off)
+    assert set(terms.weighted) == {"id", "triplet", "mmd"} and terms.skipped == {}
