@@ -16,6 +16,7 @@ hinge instead. The sum is divided by P (all ids, including those under the margi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -23,10 +24,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from paenet.attributes import LabelValue
+from paenet.data.records import Modality
 from paenet.model.output import PAENetOutput
-
-VISIBLE = 0
-INFRARED = 1
 
 
 class BatchLayoutError(ValueError):
@@ -85,12 +84,20 @@ class LossConfig:
 
 @dataclass(frozen=True, eq=False)
 class LossTerms:
-    """Named loss terms. ``weighted[k] = weights[k] * unweighted[k]``; total = Σ weighted."""
+    """Named loss terms. ``weighted[k] = weights[k] * unweighted[k]``; total = Σ weighted.
+
+    ``skipped`` names each term the model and config ask for that this batch could not
+    give, with the reason (today: an attribute term on a batch whose attribute labels
+    are all unknown). A skipped term stays in ``weighted`` as an exact 0 connected to
+    the graph (so every parameter still receives a gradient, as DDP requires), and is
+    reported here, never silently.
+    """
 
     total: Tensor
     weighted: dict[str, Tensor] = field(default_factory=dict)
     unweighted: dict[str, Tensor] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def as_floats(self) -> dict[str, float]:
         """For logging: ``total`` and every weighted term as Python floats."""
@@ -112,9 +119,12 @@ def check_layout(labels: Tensor, modality: Tensor | None = None) -> BatchLayout:
         )
     half = labels.numel() // 2
     if modality is not None:
-        expected = torch.cat([torch.full((half,), VISIBLE), torch.full((half,), INFRARED)]).to(
-            modality.device
-        )
+        expected = torch.cat(
+            [
+                torch.full((half,), Modality.VISIBLE.model_index),
+                torch.full((half,), Modality.INFRARED.model_index),
+            ]
+        ).to(modality.device)
         if modality.shape != labels.shape or not torch.equal(modality.long(), expected):
             raise BatchLayoutError(
                 "batch must be [visible images | infrared images] in two equal halves; "
@@ -249,16 +259,27 @@ def paenet_losses(
     """All losses of one training batch (layout checked first).
 
     Terms: ``id`` (on ``identity_logits``), ``triplet`` and ``mmd`` (on ``pooled``),
-    ``attribute`` (AAL logits; when the model has AAL and ``attributes`` are given),
-    ``predicted_attribute`` (the recognition head; likewise). Zero-weight terms are
-    skipped, not computed.
+    ``attribute`` (AAL's logits, when the model has AAL) and ``predicted_attribute``
+    (the recognition head's, when the model has it). Zero-weight terms are not computed.
+
+    ``attributes`` (B, n) with 0, 1 or -1 (unknown) are required whenever an attribute
+    term is on (the model produced its logits and its weight is > 0): ``None`` is an
+    error, never a silent drop. To train on batches without attribute labels, set
+    ``attribute_weight`` and ``predicted_attribute_weight`` to 0, or pass all -1: each
+    attribute term is then reported in ``LossTerms.skipped`` (its value an exact 0).
+
+    Raises:
+        BatchLayoutError: the batch is not ``[visible: P×K | infrared: P×K]``.
+        ValueError: attribute labels missing for an active attribute term, or every
+            weight 0.
     """
     config = config or LossConfig()
     layout = check_layout(labels, modality)
     unweighted: dict[str, Tensor] = {}
     weights: dict[str, float] = {}
+    skipped: dict[str, str] = {}
 
-    def add(name: str, weight: float, compute) -> None:
+    def add(name: str, weight: float, compute: Callable[[], Tensor]) -> None:
         if weight > 0:
             unweighted[name] = compute()
             weights[name] = weight
@@ -285,23 +306,26 @@ def paenet_losses(
             config.mmd_subtract_margin,
         ),
     )
-    if attributes is not None:
-        if output.attribute_logits is not None:
-            logits = output.attribute_logits
-            add(
-                "attribute",
-                config.attribute_weight,
-                lambda: masked_attribute_bce(logits, attributes),
+    attribute_terms = (
+        ("attribute", "attribute_weight", output.attribute_logits),
+        ("predicted_attribute", "predicted_attribute_weight", output.predicted_attribute_logits),
+    )
+    for name, weight_name, logits in attribute_terms:
+        weight = getattr(config, weight_name)
+        if logits is None or weight == 0:
+            continue
+        if attributes is None:
+            raise ValueError(
+                f"the {name!r} loss needs the attribute labels: pass the (B, n) attributes "
+                f"(-1 for unknown), or set LossConfig.{weight_name}=0 to train without it"
             )
-        if output.predicted_attribute_logits is not None:
-            predicted = output.predicted_attribute_logits
-            add(
-                "predicted_attribute",
-                config.predicted_attribute_weight,
-                lambda: masked_attribute_bce(predicted, attributes),
-            )
+        if not bool((attributes != int(LabelValue.UNKNOWN)).any()):
+            skipped[name] = "no known attribute label in the batch"
+        add(name, weight, lambda logits=logits: masked_attribute_bce(logits, attributes))
     if not unweighted:
         raise ValueError("every loss weight is 0: nothing to optimise")
     weighted = {k: weights[k] * v for k, v in unweighted.items()}
     total = torch.stack(list(weighted.values())).sum()
-    return LossTerms(total=total, weighted=weighted, unweighted=unweighted, weights=weights)
+    return LossTerms(
+        total=total, weighted=weighted, unweighted=unweighted, weights=weights, skipped=skipped
+    )

@@ -11,8 +11,31 @@ from types import MappingProxyType
 
 
 class Modality(StrEnum):
+    """Image modality. The string value is what records, files and the database hold;
+    :attr:`model_index` is the integer the network reads in its ``modality`` tensor
+    (visible = 0, infrared = 1; the only mapping between the two, see
+    :meth:`from_model_index`)."""
+
     VISIBLE = "visible"
     INFRARED = "infrared"
+
+    @property
+    def model_index(self) -> int:
+        """The model's integer code: 0 for visible, 1 for infrared."""
+        return _MODEL_INDEX[self]
+
+    @classmethod
+    def from_model_index(cls, index: int) -> Modality:
+        """The modality whose :attr:`model_index` is ``index`` (0 or 1)."""
+        for modality, code in _MODEL_INDEX.items():
+            if code == index:
+                return modality
+        raise ValueError(
+            f"modality index must be one of {sorted(_MODEL_INDEX.values())}, got {index!r}"
+        )
+
+
+_MODEL_INDEX: Mapping[Modality, int] = MappingProxyType({Modality.VISIBLE: 0, Modality.INFRARED: 1})
 
 
 class Location(StrEnum):

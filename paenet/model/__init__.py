@@ -2,22 +2,33 @@
 
 from paenet.model.attribute_heads import AttributeAuxiliaryLearning, AttributeRecognitionHead
 from paenet.model.backbone import (
-    INFRARED,
-    VISIBLE,
     PretrainedWeightsNotFoundError,
     TwoStreamResNet,
+    modality_tensor,
 )
-from paenet.model.config import ATTRIBUTE_SOURCES, STAGES, AttributeSource, PAENetConfig
+from paenet.model.config import (
+    AAL_GATES,
+    ABLATION_ROWS,
+    ATTRIBUTE_SOURCE_ALIASES,
+    ATTRIBUTE_SOURCES,
+    STAGES,
+    AALGates,
+    AttributeSource,
+    PAENetConfig,
+    resolve_attribute_source,
+)
 from paenet.model.output import PAENetOutput
 from paenet.model.pae import PAEHead, PAEResult
 from paenet.model.paenet import PAENet
 from paenet.model.pooling import BNNeck, GeM
 
 __all__ = [
+    "AAL_GATES",
+    "ABLATION_ROWS",
     "ATTRIBUTE_SOURCES",
-    "INFRARED",
+    "ATTRIBUTE_SOURCE_ALIASES",
     "STAGES",
-    "VISIBLE",
+    "AALGates",
     "AttributeAuxiliaryLearning",
     "AttributeRecognitionHead",
     "AttributeSource",
@@ -30,4 +41,6 @@ __all__ = [
     "PAEResult",
     "PretrainedWeightsNotFoundError",
     "TwoStreamResNet",
+    "modality_tensor",
+    "resolve_attribute_source",
 ]

@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 from torchvision.models import ResNet, ResNet18_Weights, ResNet50_Weights, resnet18, resnet50
 
+from paenet.data.records import Modality
 from paenet.model.config import OUTPUT_STRIDE, STAGES
 
 logger = logging.getLogger(__name__)
 
-VISIBLE: int = 0
-"""Modality code of a visible (RGB) image in a ``modality`` tensor."""
-INFRARED: int = 1
-"""Modality code of an infrared (thermal) image in a ``modality`` tensor."""
+
+def modality_tensor(
+    modalities: Iterable[Modality | str], device: torch.device | str | None = None
+) -> Tensor:
+    """The (B,) int64 ``modality`` tensor the model reads: ``Modality.model_index`` of each
+    (visible = 0, infrared = 1). Accepts members or their string values."""
+    return torch.tensor(
+        [Modality(m).model_index for m in modalities], dtype=torch.long, device=device
+    )
+
 
 _FACTORIES: dict[str, tuple[Callable[..., ResNet], tuple[str, ...]]] = {
     # ImageNet weight URLs, most conventional first (V1 is what ReID baselines use).
@@ -122,8 +129,8 @@ class TwoStreamResNet(nn.Module):
     """ResNet whose first ``specific_stages`` stages exist once per modality.
 
     ``forward(images (B, 3, H, W), modality (B,))`` returns the shared feature map
-    (B, C, H/16, W/16); ``modality`` holds :data:`VISIBLE` or :data:`INFRARED` per image
-    and may mix both in any order. Each stream only sees (and its batch norms only
+    (B, C, H/16, W/16); ``modality`` holds ``Modality.model_index`` per image (0 =
+    visible, 1 = infrared; see :func:`modality_tensor`) and may mix both in any order. Each stream only sees (and its batch norms only
     normalise) its own modality's images.
     """
 
@@ -149,11 +156,13 @@ class TwoStreamResNet(nn.Module):
     def _specific(self, images: Tensor, modality: Tensor) -> Tensor:
         if self.specific_stages == 0:
             return images
-        is_visible = modality == VISIBLE
-        is_infrared = modality == INFRARED
+        visible, infrared = Modality.VISIBLE.model_index, Modality.INFRARED.model_index
+        is_visible = modality == visible
+        is_infrared = modality == infrared
         if not bool((is_visible | is_infrared).all()):
             raise ValueError(
-                f"modality values must be {VISIBLE} (visible) or {INFRARED} (infrared)"
+                f"modality values must be {visible} (visible) or {infrared} (infrared), "
+                f"the Modality.model_index of each image"
             )
         if bool(is_visible.all()):
             return self.visible(images)

@@ -21,9 +21,12 @@ class PAENetOutput:
         identity_logits: (B, num_classes).
         backbone_pooled: (B, C) f^m, GeM of the backbone map (AAL and the attribute
             head use it).
-        baseline_retrieval: (B, C) the retrieval feature that ignores attributes
-            (``attribute_source="none"``); equal to ``retrieval`` without PAE.
-        attribute_logits: (B, n) AAL's logits, or ``None`` without AAL.
+        backbone_retrieval: (B, C) f^m through a statistics-only batch norm
+            (``attribute_source="backbone"``): ignores attributes, and with PAE is not
+            trained for retrieval (not the baseline model); ``retrieval`` itself without
+            PAE.
+        attribute_logits: (B, n) AAL's logits, or ``None`` without AAL (training only:
+            computed from gates that, by default, saw the fed attributes).
         predicted_attribute_logits: (B, n) the recognition head's logits, or ``None``
             without the head.
     """
@@ -32,6 +35,6 @@ class PAENetOutput:
     pooled: Tensor
     identity_logits: Tensor
     backbone_pooled: Tensor
-    baseline_retrieval: Tensor
+    backbone_retrieval: Tensor
     attribute_logits: Tensor | None
     predicted_attribute_logits: Tensor | None

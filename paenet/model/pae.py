@@ -110,9 +110,14 @@ class AttributeSpatialAttention(nn.Module):
         self.attribute = nn.Linear(d_model, d_model)  # p2, duplicated over positions
         self.score = nn.Linear(d_model, d_model, bias=False)  # the 1x1 conv giving f_ST
 
-    def forward(self, f_e1: Tensor, f_a: Tensor) -> Tensor:
+    def weights(self, f_e1: Tensor, f_a: Tensor) -> Tensor:
+        """The attention weights (B, L, d): for each image and channel they sum to 1 over
+        the L positions."""
         scores = self.score(self.image(f_e1) * self.attribute(f_a).unsqueeze(1))
-        return f_e1 * scores.softmax(dim=1)
+        return scores.softmax(dim=1)
+
+    def forward(self, f_e1: Tensor, f_a: Tensor) -> Tensor:
+        return f_e1 * self.weights(f_e1, f_a)
 
 
 class AttributeChannelGates(nn.Module):
@@ -177,7 +182,8 @@ class PAEHead(nn.Module):
         self.emb2 = AttributeSpatialAttention(d_model) if emb2 else None
         self.emb3 = AttributeChannelGates(d_model, in_channels, num_attributes if emb3 else 1)
 
-    def forward(self, feature_map: Tensor, attributes: Tensor) -> PAEResult:
+    def gates(self, feature_map: Tensor, attributes: Tensor) -> Tensor:
+        """Embedding-I, II and III without the identity map: the gates (B, g, C)."""
         if feature_map.dim() != 4:
             raise ValueError(f"feature map must be (B, C, H, W), got {tuple(feature_map.shape)}")
         tokens, f_a = self.attributes(attributes)
@@ -185,7 +191,10 @@ class PAEHead(nn.Module):
         f_e1 = self.emb1(x, tokens) if self.emb1 is not None else x
         # Emb-II's output summed over L is an attention-weighted average of f_e1.
         f_e = self.emb2(f_e1, f_a).sum(dim=1) if self.emb2 is not None else f_e1.mean(dim=1)
-        gates = self.emb3(f_a, f_e)  # (B, g, C)
+        return self.emb3(f_a, f_e)
+
+    def forward(self, feature_map: Tensor, attributes: Tensor) -> PAEResult:
+        gates = self.gates(feature_map, attributes)  # (B, g, C)
         mean_gate = gates.mean(dim=1)[:, :, None, None]  # (1/n) Σ F_i = w̄ ⊙ F
         identity_map = torch.sigmoid(mean_gate * feature_map) * feature_map
         return PAEResult(identity_map=identity_map, gates=gates)

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from paenet.model.attribute_heads import AttributeAuxiliaryLearning, AttributeRecognitionHead
 from paenet.model.backbone import TwoStreamResNet
-from paenet.model.config import ATTRIBUTE_SOURCES, AttributeSource, PAENetConfig
+from paenet.model.config import AttributeSource, PAENetConfig, resolve_attribute_source
 from paenet.model.output import PAENetOutput
 from paenet.model.pae import PAEHead
 from paenet.model.pooling import BNNeck, GeM
@@ -25,9 +25,13 @@ class PAENet(nn.Module):
     """The model. ``forward`` always returns a :class:`PAENetOutput`.
 
     Inputs everywhere: ``images`` (B, 3, H, W), H and W multiples of 16; ``modality``
-    (B,) with 0 = visible, 1 = infrared (``backbone.VISIBLE`` / ``INFRARED``);
+    (B,) int64 holding ``Modality.model_index`` per image (0 = visible, 1 = infrared;
+    :func:`paenet.model.modality_tensor` builds it from ``Modality`` values);
     ``attributes`` (B, n) with 0/1 labels, -1 for unknown (``LabelValue``), or
     probabilities in [0, 1].
+
+    ``forward`` = backbone + :meth:`forward_head`, which works on a backbone feature map
+    (B, C, h, w) and is what diagnostics run on synthetic maps.
 
     Parameter initialisation draws from torch's global generator (as every torch
     module does): seed it, e.g. ``torch.manual_seed``, before building for a repeatable
@@ -69,7 +73,7 @@ class PAENet(nn.Module):
         self.classifier = nn.Linear(channels, config.num_classes, bias=False)
         nn.init.normal_(self.classifier.weight, std=0.001)
         # Running statistics only (no parameters): normalises f^m for attribute_source
-        # "none" when the identity path runs through PAE.
+        # "backbone" when the identity path runs through PAE. Not trained for retrieval.
         self.backbone_neck = nn.BatchNorm1d(channels, affine=False) if config.pae else None
         self.feature_dim: int = channels
 
@@ -81,32 +85,48 @@ class PAENet(nn.Module):
 
         With PAE, ``attributes`` are the ground-truth labels fed to the head (the
         paper's training); ``None`` feeds the attribute head's detached probabilities
-        instead. Without PAE, ``attributes`` are ignored.
+        instead (the attribute losses then still need labels: see
+        :func:`paenet.losses.paenet_losses`). Without PAE, ``attributes`` are ignored.
         """
-        feature_map = self.backbone(images, modality)
+        return self.forward_head(self.backbone(images, modality), attributes)
+
+    def forward_head(self, feature_map: Tensor, attributes: Tensor | None = None) -> PAENetOutput:
+        """Everything after the backbone, from its feature map (B, C, h, w)."""
         f_m = self.pool(feature_map)
         predicted = self.attribute_head(f_m) if self.attribute_head is not None else None
         gates = None
         if self.pae is not None:
-            values = self._attribute_values(attributes, predicted, images.shape[0])
+            values = self._attribute_values(attributes, predicted, feature_map.shape[0])
             result = self.pae(feature_map, values)
             gates = result.gates
             pooled = self.pool(result.identity_map)
         else:
             pooled = f_m
         retrieval = self.neck(pooled)
-        baseline = retrieval
+        backbone_retrieval = retrieval
         if self.backbone_neck is not None:
-            baseline = self.backbone_neck(f_m.detach())
+            backbone_retrieval = self.backbone_neck(f_m.detach())
         return PAENetOutput(
             retrieval=retrieval,
             pooled=pooled,
             identity_logits=self.classifier(retrieval),
             backbone_pooled=f_m,
-            baseline_retrieval=baseline,
-            attribute_logits=self.aal(f_m, gates) if self.aal is not None else None,
+            backbone_retrieval=backbone_retrieval,
+            attribute_logits=self._aal_logits(feature_map, f_m, gates),
             predicted_attribute_logits=predicted,
         )
+
+    def _aal_logits(self, feature_map: Tensor, f_m: Tensor, gates: Tensor | None) -> Tensor | None:
+        if self.aal is None:
+            return None
+        if self.pae is not None and self.config.aal_gates == "label_free":
+            unknown = torch.full(
+                (feature_map.shape[0], self.config.num_attributes),
+                -1.0,
+                device=feature_map.device,
+            )
+            gates = self.pae.gates(feature_map, unknown)
+        return self.aal(f_m, gates)
 
     # ---------------------------------------------------------------- evaluation path
     def extract_features(
@@ -120,23 +140,22 @@ class PAENet(nn.Module):
 
         ``attribute_source``: ``"gt"`` feeds ``attributes`` (required; the paper's
         protocol), ``"predicted"`` feeds the attribute head's probabilities (needs
-        ``config.attribute_head``), ``"none"`` ignores attributes entirely and returns
-        the normalised pooled backbone feature (the baseline path). A model without PAE
-        has only the baseline path and returns it for every source. Call under
-        ``torch.no_grad()``/``inference_mode()`` and ``eval()`` for evaluation.
+        ``config.attribute_head``), ``"backbone"`` (alias ``"none"``) ignores attributes
+        and returns the pooled backbone feature through a statistics-only batch norm: with
+        PAE this feature is not what the model trained for retrieval, so it is a
+        diagnostic, not the baseline (the baseline is a model built with ``pae=False``).
+        A model without PAE has only its one path and returns it for every source. Call
+        under ``torch.no_grad()``/``inference_mode()`` and ``eval()`` for evaluation.
         """
-        if attribute_source not in ATTRIBUTE_SOURCES:
-            raise ValueError(
-                f"attribute_source must be one of {ATTRIBUTE_SOURCES}, got {attribute_source!r}"
-            )
+        source = resolve_attribute_source(attribute_source)
         feature_map = self.backbone(images, modality)
         f_m = self.pool(feature_map)
         if self.pae is None:
             return self.neck(f_m)
-        if attribute_source == "none":
+        if source == "backbone":
             assert self.backbone_neck is not None
             return self.backbone_neck(f_m)
-        if attribute_source == "gt":
+        if source == "gt":
             if attributes is None:
                 raise ValueError("attribute_source='gt' needs the attributes tensor")
             values = attributes

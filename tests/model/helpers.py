@@ -19,7 +19,6 @@ def tiny_config(**overrides: Any) -> PAENetConfig:
         "num_classes": NUM_CLASSES,
         "backbone": "resnet18",
         "pretrained": "none",
-        "input_size": (64, 32),
         "d_model": 64,
         "num_heads": 4,
         "ffn_dim": 128,

@@ -8,8 +8,12 @@ import pytest
 import torch
 from torchvision.models import resnet18
 
-from paenet.model import INFRARED, STAGES, VISIBLE, PretrainedWeightsNotFoundError, TwoStreamResNet
+from paenet.data.records import Modality
+from paenet.model import STAGES, PretrainedWeightsNotFoundError, TwoStreamResNet
 from paenet.model.backbone import build_resnet, imagenet_weight_candidates
+
+VISIBLE = Modality.VISIBLE.model_index
+INFRARED = Modality.INFRARED.model_index
 
 
 @pytest.mark.parametrize(

@@ -151,7 +151,7 @@ def random_output(p: int, k: int, seed: int = 0) -> tuple[PAENetOutput, torch.Te
         pooled=feats,
         identity_logits=torch.randn(n, p + 2, generator=g),
         backbone_pooled=feats,
-        baseline_retrieval=feats,
+        backbone_retrieval=feats,
         attribute_logits=torch.randn(n, 4, generator=g),
         predicted_attribute_logits=torch.randn(n, 4, generator=g),
     )
@@ -190,8 +190,35 @@ def test_total_is_the_weighted_sum_of_named_terms():
     for name, value in terms.weighted.items():
         assert value.item() == pytest.approx(terms.weights[name] * terms.unweighted[name].item())
     assert terms.total.item() == pytest.approx(sum(v.item() for v in terms.weighted.values()))
-    no_attr = paenet_losses(out, labels, modality, None, LossConfig(mmd_weight=0.0))
-    assert set(no_attr.weighted) == {"id", "triplet"}
+    no_attr = LossConfig(mmd_weight=0.0, attribute_weight=0.0, predicted_attribute_weight=0.0)
+    assert set(paenet_losses(out, labels, modality, None, no_attr).weighted) == {"id", "triplet"}
+    assert terms.skipped == {}
+
+
+@pytest.mark.parametrize(
+    ("weights", "term"),
+    [({}, "attribute"), ({"attribute_weight": 0.0}, "predicted_attribute")],
+)
+def test_attribute_losses_need_labels_explicitly(weights: dict[str, float], term: str):
+    """An attribute term that is on never becomes silently 0: no labels is an error."""
+    out, _ = random_output(2, 2)
+    labels, modality = layout_tensors(2, 2)
+    with pytest.raises(ValueError, match=f"the '{term}' loss needs the attribute labels"):
+        paenet_losses(out, labels, modality, None, LossConfig(**weights))
+
+
+def test_all_unknown_attribute_labels_are_reported_as_skipped():
+    out, attrs = random_output(2, 2)
+    labels, modality = layout_tensors(2, 2)
+    terms = paenet_losses(out, labels, modality, torch.full_like(attrs, -1))
+    assert terms.skipped == {
+        "attribute": "no known attribute label in the batch",
+        "predicted_attribute": "no known attribute label in the batch",
+    }
+    assert terms.weighted["attribute"].item() == 0.0
+    one_known = torch.full_like(attrs, -1)
+    one_known[0, 0] = 1
+    assert paenet_losses(out, labels, modality, one_known).skipped == {}
 
 
 def test_loss_checks_the_layout():

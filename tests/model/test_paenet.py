@@ -33,7 +33,7 @@ def test_forward_shapes_and_dtypes(backbone: str, size: tuple[int, int], channel
     out = model(batch.images, batch.modality, batch.attributes)
     assert isinstance(out, PAENetOutput)
     b = batch.images.shape[0]
-    for name in ("retrieval", "pooled", "backbone_pooled", "baseline_retrieval"):
+    for name in ("retrieval", "pooled", "backbone_pooled", "backbone_retrieval"):
         assert getattr(out, name).shape == (b, channels), name
     assert out.identity_logits.shape == (b, NUM_CLASSES)
     for name in OPTIONAL:
@@ -48,9 +48,10 @@ def test_config_defaults_and_validation():
     assert (cfg.backbone, cfg.modality_specific_stages, cfg.gem_p) == ("resnet50", 1, 3.0)
     assert cfg.num_attributes == NUM_ATTRIBUTES
     assert all((cfg.pae, cfg.aal, cfg.emb1, cfg.emb2, cfg.emb3, cfg.attribute_head))
-    assert cfg.to_dict()["input_size"] == [288, 144]
+    assert cfg.aal_gates == "fed"
+    assert PAENetConfig(**cfg.to_dict()) == cfg
     for bad in (
-        {"input_size": (290, 144)},
+        {"aal_gates": "shuffled"},
         {"d_model": 100, "num_heads": 8},
         {"modality_specific_stages": 6},
         {"backbone": "vgg"},
@@ -98,7 +99,7 @@ def test_ablated_outputs_are_none_exactly_when_switched_off():
     )
     assert out.attribute_logits is None and out.predicted_attribute_logits is None
     base = tiny_model(pae=False)(batch.images, batch.modality)
-    assert base.baseline_retrieval is base.retrieval
+    assert base.backbone_retrieval is base.retrieval
     assert base.attribute_logits is not None  # AAL without PAE: all gates 1
 
 
@@ -134,7 +135,7 @@ def test_every_parameter_gets_a_gradient(flags: dict[str, object]):
     assert frozen == ["neck.bn.bias"]
 
 
-@pytest.mark.parametrize("source", ["gt", "predicted", "none"])
+@pytest.mark.parametrize("source", ["gt", "predicted", "backbone", "none"])
 def test_retrieval_sources_give_feature_shaped_outputs(source: str):
     model = tiny_model().eval()
     batch = pk_batch()
@@ -144,21 +145,22 @@ def test_retrieval_sources_give_feature_shaped_outputs(source: str):
     assert torch.isfinite(feat).all()
 
 
-def test_sources_differ_and_none_ignores_attributes():
+def test_sources_differ_and_backbone_ignores_attributes():
     model = tiny_model().eval()
     batch = pk_batch()
     other = 1 - batch.attributes.clamp(min=0)
     with torch.no_grad():
         run = lambda src, a: model.extract_features(batch.images, batch.modality, src, a)  # noqa: E731
-        torch.testing.assert_close(run("none", batch.attributes), run("none", other))
-        torch.testing.assert_close(run("none", None), run("none", other))
+        torch.testing.assert_close(run("backbone", batch.attributes), run("backbone", other))
+        torch.testing.assert_close(run("backbone", None), run("backbone", other))
+        torch.testing.assert_close(run("none", None), run("backbone", None))  # the alias
         assert not torch.allclose(run("gt", batch.attributes), run("gt", other))
         predicted = torch.sigmoid(model(batch.images, batch.modality).predicted_attribute_logits)
         torch.testing.assert_close(run("predicted", batch.attributes), run("gt", predicted))
         # eval forward and extract_features agree
         out = model(batch.images, batch.modality, batch.attributes)
         torch.testing.assert_close(out.retrieval, run("gt", batch.attributes))
-        torch.testing.assert_close(out.baseline_retrieval, run("none", None))
+        torch.testing.assert_close(out.backbone_retrieval, run("backbone", None))
 
 
 def test_baseline_model_ignores_attributes_for_every_source():
@@ -167,7 +169,7 @@ def test_baseline_model_ignores_attributes_for_every_source():
     with torch.no_grad():
         feats = [
             model.extract_features(batch.images, batch.modality, s, batch.attributes)
-            for s in ("gt", "predicted", "none")
+            for s in ("gt", "predicted", "backbone")
         ]
     torch.testing.assert_close(feats[0], feats[1])
     torch.testing.assert_close(feats[0], feats[2])
