@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from paenet.model.config import BACKBONES
+from paenet.model.config import BACKBONES, AALGates
 
 PaeFeed = Literal["gt", "predicted", "mix"]
 AmpMode = Literal["auto", "bf16", "fp16", "off"]
@@ -114,7 +114,7 @@ class DataConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     """The network's structure: :class:`paenet.model.PAENetConfig` without ``num_classes``
-    (taken from the training set). See that class for each field."""
+    and ``num_attributes`` (taken from the training set). See that class for each field."""
 
     backbone: str = "resnet50"
     pretrained: str = "imagenet"
@@ -122,6 +122,7 @@ class ModelConfig:
     gem_p: float = 3.0
     pae: bool = True
     aal: bool = True
+    aal_gates: AALGates = "fed"
     emb1: bool = True
     emb2: bool = True
     emb3: bool = True

@@ -24,7 +24,6 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from paenet.data.records import Modality
-from paenet.model.backbone import INFRARED, VISIBLE
 from paenet.train.config import DataConfig
 from paenet.train.sampler import CrossModalitySampler, Item
 from paenet.train.transforms import augment, build_pipeline, decode, resize, to_chw_tensor
@@ -34,15 +33,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MODALITY_CODE: dict[Modality, int] = {Modality.VISIBLE: VISIBLE, Modality.INFRARED: INFRARED}
-
 
 @dataclass(frozen=True, eq=False)
 class TrainImages:
     """The training images as arrays (N images, n attributes).
 
     ``paths`` absolute; ``labels`` int64 (N,) contiguous classes; ``modality`` int64 (N,)
-    model codes; ``attributes`` int8 (N, n) with 0/1/-1; ``pids[label]`` the person id.
+    ``Modality.model_index`` codes; ``attributes`` int8 (N, n) with 0/1/-1; ``pids[label]`` the person id.
     """
 
     paths: tuple[Path, ...]
@@ -60,7 +57,7 @@ class TrainImages:
             paths=tuple(manifest.image_path(img) for img in training.images),
             labels=np.asarray(training.labels, dtype=np.int64),
             modality=np.array(
-                [MODALITY_CODE[Modality(img.sample.modality)] for img in training.images],
+                [Modality(img.sample.modality).model_index for img in training.images],
                 dtype=np.int64,
             ),
             attributes=np.asarray(training.attributes, dtype=np.int8),
@@ -203,7 +200,11 @@ class TrainDataset(Dataset):
     def __getitem__(self, item: Item) -> tuple[Tensor, int, int, Tensor, int]:
         index, seed = item
         modality = int(self.images.modality[index])
-        pipeline = self.visible_pipeline if modality == VISIBLE else self.infrared_pipeline
+        pipeline = (
+            self.visible_pipeline
+            if modality == Modality.VISIBLE.model_index
+            else self.infrared_pipeline
+        )
         image = augment(pipeline, self.load(index), seed)
         return (
             to_chw_tensor(image),

@@ -59,9 +59,11 @@ class TrainResult:
     """Every rank's model-state SHA-256 at the end (equal on all ranks)."""
 
 
-def model_config_for(config: RunConfig, num_classes: int) -> PAENetConfig:
+def model_config_for(config: RunConfig, num_classes: int, num_attributes: int) -> PAENetConfig:
+    """The network's config: the ``model`` section plus the training set's class and
+    attribute counts."""
     return PAENetConfig(
-        num_classes=num_classes, input_size=config.data.input_size, **asdict(config.model)
+        num_classes=num_classes, num_attributes=num_attributes, **asdict(config.model)
     )
 
 
@@ -160,7 +162,7 @@ def _train(
         )
     training = _training_set(manifest, config)
     images = TrainImages.from_training_set(manifest, training)
-    model_config = model_config_for(config, training.num_classes)
+    model_config = model_config_for(config, training.num_classes, images.attributes.shape[1])
     ckpt_dir = run_dir / "checkpoints"
     ckpt: dict[str, Any] | None = None
     if resume:
@@ -289,6 +291,7 @@ def _train(
         }
 
     stopped = False
+    warned: set[str] = set()
     try:
         while epoch < optim.epochs and not stopped:
             sampler.set_epoch(epoch)
@@ -324,6 +327,10 @@ def _train(
                     dtype=dtype,
                     step=step,
                 )
+                for name, reason in result.skipped.items():
+                    if name not in warned:
+                        warned.add(name)
+                        log.warning("loss term %r skipped at step %d: %s", name, step, reason)
                 count += 1
                 window += 1
                 for k, v in result.values.items():
@@ -345,6 +352,7 @@ def _train(
                                 "lr": optimizer.param_groups[1]["lr"],
                                 "images_per_s": rate,
                                 "fed_predicted": result.fed_predicted,
+                                "skipped": sorted(result.skipped),
                                 **{f"loss/{k}": v for k, v in result.values.items()},
                             }
                         )

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from paenet.model.backbone import INFRARED, VISIBLE
+from paenet.data.records import Modality
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class CrossModalitySampler:
 
     Args:
         labels: (N,) class index per training image.
-        modality: (N,) ``VISIBLE``/``INFRARED`` code per image.
+        modality: (N,) ``Modality.model_index`` per image (0 visible, 1 infrared).
         num_ids: P. per_modality: K. seed: the generator's seed.
         batches_per_epoch: optional cap on the epoch's length (before sharding).
         rank, world_size: this process's share of each epoch.
@@ -89,8 +89,8 @@ class CrossModalitySampler:
         self._pools: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         one_sided = []
         for label in np.unique(labels):
-            vis = np.flatnonzero((labels == label) & (modality == VISIBLE))
-            ir = np.flatnonzero((labels == label) & (modality == INFRARED))
+            vis = np.flatnonzero((labels == label) & (modality == Modality.VISIBLE.model_index))
+            ir = np.flatnonzero((labels == label) & (modality == Modality.INFRARED.model_index))
             if len(vis) and len(ir):
                 self._pools[int(label)] = (vis, ir)
             else:

@@ -122,6 +122,8 @@ class StepResult:
     values: dict[str, float]
     """``total`` and each weighted term, as floats."""
     fed_predicted: bool
+    skipped: dict[str, str]
+    """Terms the batch could not give, with the reason (:attr:`LossTerms.skipped`)."""
 
 
 def train_step(
@@ -159,4 +161,4 @@ def train_step(
     scaler.scale(terms.total).backward()
     scaler.step(optimizer)
     scaler.update()
-    return StepResult(dict(zip(names, floats)), feed_predicted)
+    return StepResult(dict(zip(names, floats)), feed_predicted, dict(terms.skipped))

@@ -32,7 +32,9 @@ def test_two_cpu_ranks_hold_identical_weights_and_write_one_set_of_files(stand_i
     prints = final["extra"]["rank_fingerprints"]
     assert len(prints) == 2 and prints[0] == prints[1]
     # ... and they are the fingerprint of the saved model
-    assert state_fingerprint(load_trained_model(out / "checkpoints" / "final.pt").model) == prints[0]
+    assert (
+        state_fingerprint(load_trained_model(out / "checkpoints" / "final.pt").model) == prints[0]
+    )
     # 4 batches per epoch shared by 2 ranks: 2 optimiser steps per epoch, 4 in all
     assert final["step"] == 4 and final["epoch"] == 2
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
