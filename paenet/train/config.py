@@ -18,6 +18,7 @@ from paenet.model.config import BACKBONES, AALGates
 PaeFeed = Literal["gt", "predicted", "mix"]
 AmpMode = Literal["auto", "bf16", "fp16", "off"]
 NormalizeWhere = Literal["device", "worker"]
+ValSource = Literal["predicted", "gt", "backbone"]
 
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
@@ -42,6 +43,9 @@ class DataConfig:
         trial: RegDB trial 1..10 (required for RegDB, must be ``None`` for SYSU).
         val_split: a SYSU split used only for model selection (e.g. ``"val"`` when
             ``splits=["train"]``); never ``"test"``. ``None``: the last epoch is the model.
+            See :mod:`paenet.train.validation` (writes ``checkpoints/best.pt``).
+        val_attribute_source: attributes the validation features use (``predicted``,
+            ``gt`` or ``backbone``).
         input_size: (height, width) every image is resized to before augmentation.
         pad: zero padding (pixels) before the random crop back to ``input_size``.
         flip: horizontal flip with probability 0.5.
@@ -64,6 +68,7 @@ class DataConfig:
     splits: tuple[str, ...] = ("train", "val")
     trial: int | None = None
     val_split: str | None = None
+    val_attribute_source: ValSource = "predicted"
     input_size: tuple[int, int] = (288, 144)
     pad: int = 10
     flip: bool = True

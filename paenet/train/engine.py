@@ -39,6 +39,7 @@ from paenet.train.steps import (
     train_step,
 )
 from paenet.train.transforms import normalize_batch
+from paenet.train.validation import evaluate, validation_set
 
 log = logging.getLogger(__name__)
 
@@ -156,11 +157,8 @@ def _train(
     force: bool,
 ) -> TrainResult:
     rt, data, optim = config.runtime, config.data, config.optim
-    if data.val_split is not None:
-        raise TrainSetupError(
-            "data.val_split (model selection on a validation split) is not built yet"
-        )
     training = _training_set(manifest, config)
+    val = validation_set(manifest, data.val_split) if data.val_split is not None else None
     images = TrainImages.from_training_set(manifest, training)
     model_config = model_config_for(config, training.num_classes, images.attributes.shape[1])
     ckpt_dir = run_dir / "checkpoints"
@@ -195,6 +193,7 @@ def _train(
     )
     epoch, step, batch_in_epoch = 0, 0, 0
     resumed_sums: dict[str, float] = {}
+    best_val: float | None = None
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -206,6 +205,7 @@ def _train(
         epoch, step = int(ckpt["epoch"]), int(ckpt["step"])
         batch_in_epoch = int(ckpt.get("batch_in_epoch", 0))
         resumed_sums = dict(ckpt.get("epoch_loss_sums") or {})
+        best_val = ckpt.get("best_val")
         log.info("resuming at epoch %d, step %d (batch %d)", epoch, step, batch_in_epoch)
 
     cache = None
@@ -281,6 +281,7 @@ def _train(
             "step": step,
             "batch_in_epoch": in_epoch,
             "epoch_loss_sums": dict(sums or {}),
+            "best_val": best_val,
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "scaler": scaler.state_dict() if scaler.is_enabled() else None,
@@ -373,6 +374,18 @@ def _train(
             batch_in_epoch = 0
             D.broadcast_buffers(model, info)
             if info.is_main:
+                scores: dict[str, float] = {}
+                if val is not None:
+                    metrics = evaluate(
+                        model, val, data.input_size, device, data.val_attribute_source
+                    )
+                    scores = {f"val/{k}": float(v) for k, v in metrics.as_dict().items()}
+                    if best_val is None or metrics.mAP > best_val:
+                        best_val = metrics.mAP
+                        state = payload("best", sampler.next_epoch_state(epoch), epoch, 0)
+                        state["extra"]["validation"] = scores
+                        save_checkpoint(ckpt_dir / "best.pt", state)
+                        log.info("epoch %d: best validation mAP so far, %.4f", epoch, best_val)
                 save_checkpoint(
                     ckpt_dir / "last.pt", payload("last", sampler.next_epoch_state(epoch), epoch, 0)
                 )
@@ -385,8 +398,10 @@ def _train(
                         "lr": optimizer.param_groups[1]["lr"],
                         "seconds": time.perf_counter() - t_epoch,
                         **{f"loss/{k}": v / max(count, 1) for k, v in sums.items()},
+                        **scores,
                     }
                 )
+            D.barrier(info)
         finished = epoch >= optim.epochs
         D.broadcast_buffers(model, info)
         fingerprints = tuple(D.gather_fingerprints(model, info))

@@ -47,9 +47,11 @@ def test_smoke_preset_end_to_end(stand_ins, tmp_path):
     # config.yaml is the resolved configuration and is enough to rerun
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert saved["preset"] == "smoke" and saved["data"]["input_size"] == [64, 32]
+    # ... fed back with the decoded cache on, it trains the very same weights
     again = tmp_path / "again"
-    assert main(["--manifest", str(stand_ins["sysu"]), "--out", str(again),
-                 "--config", str(out / "config.yaml")]) == 0  # fmt: skip
+    args = ["--manifest", str(stand_ins["sysu"]), "--out", str(again)]
+    assert main([*args, "--config", str(out / "config.yaml"), "--set", "data.cache=true"]) == 0
+    assert len(list((again / "cache").glob("*.u8"))) == 1
     a = read_checkpoint(out / "checkpoints" / "final.pt")
     b = read_checkpoint(again / "checkpoints" / "final.pt")
     assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
@@ -142,3 +144,26 @@ def test_resolved_config_is_the_saved_one(stand_ins, tmp_path):
     assert saved == yaml.safe_load((out / "config.yaml").read_text())
     config = apply(RunConfig(preset="smoke"), saved, "test")
     assert config.loss.pae_feed == "predicted" and config.data.input_size == (64, 32)
+
+
+def test_validation_split_picks_the_best_epoch_and_never_sees_test(stand_ins, tmp_path):
+    from paenet.train.validation import validation_set
+
+    manifest = load_manifest(stand_ins["sysu"])
+    val = validation_set(manifest, "val")
+    val_pids = {im.sample.pid for im in manifest.images if im.split == "val"}
+    assert {s.pid for s in val.protocol.query + val.protocol.gallery} == val_pids
+    assert {s.camera for s in val.protocol.query} <= {3, 6}
+    assert {s.camera for s in val.protocol.gallery} <= {1, 2, 4, 5}
+    out = tmp_path / "run"
+    sets = ("data.splits=[train]", "data.val_split=val", "optim.epochs=2",
+            "data.batches_per_epoch=2")  # fmt: skip
+    assert run(stand_ins["sysu"], out, "--preset", "smoke", sets=sets) == 0
+    epochs = [x for x in metrics(out) if x["kind"] == "epoch"]
+    maps = [x["val/mAP"] for x in epochs]
+    assert len(maps) == 2 and all(0.0 < m <= 1.0 for m in maps)
+    best = read_checkpoint(out / "checkpoints" / "best.pt")
+    assert best["kind"] == "best" and best["extra"]["validation"]["val/mAP"] == max(maps)
+    assert best["epoch"] == 1 + maps.index(max(maps))
+    trained = load_trained_model(out / "checkpoints" / "best.pt")
+    assert trained.train_splits == ("train",) and trained.model_config.num_classes == 16
