@@ -26,7 +26,7 @@ from tqdm import tqdm
 from paenet.data.records import Modality
 from paenet.train.config import DataConfig
 from paenet.train.sampler import CrossModalitySampler, Item
-from paenet.train.transforms import augment, build_pipeline, decode, resize, to_chw_tensor
+from paenet.train.transforms import augment, build_pipeline, decode, prepare
 
 if TYPE_CHECKING:
     from paenet.data.manifest import Manifest, TrainingSet
@@ -76,22 +76,25 @@ class TrainImages:
 
 # ---------------------------------------------------------------------- decoded cache
 class DecodedCache:
-    """Every training image decoded and resized once: uint8 memmap (N, H, W, 3).
+    """Every training image decoded, resized and padded once (:func:`prepare`):
+    uint8 memmap (N, H + 2·pad, W + 2·pad, 3).
 
-    File ``<dir>/<manifest hash[:16]>-<image list hash[:12]>-<H>x<W>.u8`` plus a JSON
-    sidecar; written atomically (temp file + rename), reused when the sidecar matches.
-    The memmap is opened lazily in each process (it is never pickled).
+    File ``<dir>/<manifest hash[:16]>-<image list hash[:12]>-<H>x<W>p<pad>.u8`` plus a
+    JSON sidecar; written atomically (temp file + rename), reused when the sidecar
+    matches. The memmap is opened lazily in each process (it is never pickled).
     """
 
-    def __init__(self, path: Path, count: int, size: tuple[int, int]):
+    def __init__(self, path: Path, count: int, size: tuple[int, int], pad: int = 0):
         self.path = path
-        self.shape = (count, size[0], size[1], 3)
+        self.shape = (count, size[0] + 2 * pad, size[1] + 2 * pad, 3)
         self._array: np.ndarray | None = None
 
     @staticmethod
-    def location(directory: Path, manifest_hash: str, images: TrainImages, size: tuple[int, int]):
-        name = f"{manifest_hash[:16]}-{images.fingerprint()[:12]}-{size[0]}x{size[1]}.u8"
-        return Path(directory) / name
+    def location(
+        directory: Path, manifest_hash: str, images: TrainImages, size: tuple[int, int], pad: int
+    ) -> Path:
+        fp = images.fingerprint()[:12]
+        return Path(directory) / f"{manifest_hash[:16]}-{fp}-{size[0]}x{size[1]}p{pad}.u8"
 
     @classmethod
     def ensure(
@@ -100,18 +103,19 @@ class DecodedCache:
         manifest_hash: str,
         images: TrainImages,
         size: tuple[int, int],
+        pad: int = 0,
         threads: int = 2,
         progress: bool = True,
     ) -> DecodedCache:
         """Open the cache, building it first when absent or stale."""
-        path = cls.location(directory, manifest_hash, images, size)
+        path = cls.location(directory, manifest_hash, images, size, pad)
         meta_path = path.with_suffix(".json")
+        cache = cls(path, len(images), size, pad)
         meta = {
             "manifest_hash": manifest_hash,
             "images": images.fingerprint(),
-            "shape": [len(images), size[0], size[1], 3],
+            "shape": list(cache.shape),
         }
-        cache = cls(path, len(images), size)
         if path.is_file() and meta_path.is_file():
             try:
                 if json.loads(meta_path.read_text()) == meta:
@@ -125,7 +129,7 @@ class DecodedCache:
         try:
 
             def load(i: int) -> None:
-                out[i] = resize(decode(images.paths[i]), size)
+                out[i] = prepare(decode(images.paths[i]), size, pad)
 
             with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
                 for _ in tqdm(
@@ -161,8 +165,10 @@ class DecodedCache:
 
 # --------------------------------------------------------------------------- dataset
 class Batch(NamedTuple):
-    """A collated batch: images (B, 3, H, W) uint8 (or float32 when normalised in the
-    workers); labels (B,) int64; modality (B,) int64; attributes (B, n) int8; index (B,)."""
+    """A collated batch: images (B, H, W, 3) uint8 (float32 when normalised in the
+    workers; :func:`paenet.train.transforms.normalize_batch` makes them (B, 3, H, W) on
+    the device); labels (B,) int64; modality (B,) int64; attributes (B, n) int8;
+    index (B,) int64 into the training images."""
 
     images: Tensor
     labels: Tensor
@@ -177,6 +183,7 @@ class TrainDataset(Dataset):
     def __init__(self, images: TrainImages, config: DataConfig, cache: DecodedCache | None = None):
         self.images = images
         self.size = config.input_size
+        self.pad = config.pad
         self.cache = cache
         self.infrared_pipeline, visible = build_pipeline(
             config.input_size,
@@ -192,10 +199,10 @@ class TrainDataset(Dataset):
         return len(self.images)
 
     def load(self, index: int) -> np.ndarray:
-        """The resized, not yet augmented uint8 image (H, W, 3)."""
+        """The prepared (resized, padded), not yet augmented uint8 image."""
         if self.cache is not None:
             return self.cache[index]
-        return resize(decode(self.images.paths[index]), self.size)
+        return prepare(decode(self.images.paths[index]), self.size, self.pad)
 
     def __getitem__(self, item: Item) -> tuple[Tensor, int, int, Tensor, int]:
         index, seed = item
@@ -207,7 +214,7 @@ class TrainDataset(Dataset):
         )
         image = augment(pipeline, self.load(index), seed)
         return (
-            to_chw_tensor(image),
+            torch.from_numpy(np.ascontiguousarray(image)),
             int(self.images.labels[index]),
             modality,
             torch.from_numpy(self.images.attributes[index].copy()),

@@ -213,11 +213,12 @@ def _train(
         cache_dir = Path(data.cache_dir) if data.cache_dir else run_dir / "cache"
         if info.is_main:
             DecodedCache.ensure(
-                cache_dir, manifest.content_hash, images, data.input_size, progress=rt.progress
-            )
+                cache_dir, manifest.content_hash, images, data.input_size, data.pad,
+                progress=rt.progress,
+            )  # fmt: skip
         D.barrier(info)
         cache = DecodedCache.ensure(
-            cache_dir, manifest.content_hash, images, data.input_size, progress=False
+            cache_dir, manifest.content_hash, images, data.input_size, data.pad, progress=False
         )
     loader = build_loader(TrainDataset(images, data, cache), sampler, data, cuda)
 

@@ -77,7 +77,7 @@ def features(
     for start in range(0, len(val.paths), batch_size):
         stop = min(start + batch_size, len(val.paths))
         images = np.stack([resize(decode(p), size) for p in val.paths[start:stop]])
-        batch = normalize_batch(torch.from_numpy(images).permute(0, 3, 1, 2), device)
+        batch = normalize_batch(torch.from_numpy(images), device)
         modality = torch.from_numpy(val.modality[start:stop]).to(device)
         attributes = torch.from_numpy(val.attributes[start:stop]).to(device).float()
         f = model.extract_features(batch, modality, source, attributes)

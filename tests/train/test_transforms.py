@@ -16,6 +16,7 @@ from paenet.train.transforms import (
     build_pipeline,
     decode,
     normalize_batch,
+    prepare,
     resize,
 )
 
@@ -48,10 +49,11 @@ def test_pad_crop_is_a_shifted_window_of_the_zero_padded_image():
     assert visible is None
     padded = np.zeros((72, 40, 3), np.uint8)
     padded[4:68, 4:36] = image
+    assert np.array_equal(prepare(image, (64, 32), 4), padded)
     windows = {(y, x) for y in range(9) for x in range(9)}
     seen = set()
     for seed in range(30):
-        out = augment(infrared, image, seed)
+        out = augment(infrared, padded, seed)
         assert out.shape == (64, 32, 3) and out.dtype == np.uint8
         match = [(y, x) for y, x in windows if np.array_equal(padded[y : y + 64, x : x + 32], out)]
         assert len(match) == 1
@@ -95,8 +97,10 @@ def test_device_normalisation_equals_albumentations_normalize():
     assert expected.dtype == np.float32
     ref = (image / 255.0 - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD)
     np.testing.assert_allclose(expected, ref, atol=1e-5)
-    batch = torch.from_numpy(image.transpose(2, 0, 1).copy())[None]
-    out = normalize_batch(batch, torch.device("cpu"))
+    out = normalize_batch(torch.from_numpy(image)[None], torch.device("cpu"))
     assert out.dtype == torch.float32 and out.shape == (1, 3, 64, 32)
     np.testing.assert_allclose(out[0].numpy().transpose(1, 2, 0), expected, atol=1e-5)
-    assert isinstance(worker, A.Compose)
+    assert out.is_contiguous()
+    cl = normalize_batch(torch.from_numpy(image)[None], torch.device("cpu"), channels_last=True)
+    assert cl.is_contiguous(memory_format=torch.channels_last) and torch.equal(cl, out)
+    assert isinstance(worker.compose, A.Compose)
