@@ -406,6 +406,8 @@ def _train(
         finished = epoch >= optim.epochs
         D.broadcast_buffers(model, info)
         fingerprints = tuple(D.gather_fingerprints(model, info))
+        if len(set(fingerprints)) > 1:
+            log.error("ranks hold different model states: %s", fingerprints)
         final = ckpt_dir / ("final.pt" if finished else "last.pt")
         if info.is_main and finished:
             state = payload("final", sampler.next_epoch_state(epoch), epoch, 0)
