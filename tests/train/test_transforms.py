@@ -12,6 +12,7 @@ from paenet.train.config import IMAGENET_MEAN, IMAGENET_STD
 from paenet.train.transforms import (
     MEAN_UINT8,
     ImageDecodeError,
+    SeededPipeline,
     augment,
     build_pipeline,
     decode,
@@ -67,11 +68,19 @@ def test_flip_and_seeds():
     outs = [augment(flip_only, image, s) for s in range(20)]
     assert all(np.array_equal(o, image) or np.array_equal(o, image[:, ::-1]) for o in outs)
     assert any(np.array_equal(o, image[:, ::-1]) for o in outs)
-    full, _ = build_pipeline((64, 32), pad=4, flip=True, random_erasing=0.5)
-    assert np.array_equal(augment(full, image, 7), augment(full, image, 7))
-    assert not all(
-        np.array_equal(augment(full, image, 7), augment(full, image, s)) for s in range(8, 12)
-    )
+    # every kind of draw: crop and erasing (numpy), flip and channel choice (Python)
+    _, full = build_pipeline((64, 32), 4, True, random_erasing=0.5, channel_augmentation=0.5)
+    padded = prepare(image, (64, 32), 4)
+    first = augment(full, padded, 7)
+    others = [augment(full, padded, s) for s in range(8, 12)]
+    assert np.array_equal(first, augment(full, padded, 7))  # same seed, same pixels
+    assert not all(np.array_equal(first, o) for o in others)
+    # a pipeline built separately (another worker) gives the same pixels for each seed,
+    # whatever it augmented before
+    _, again = build_pipeline((64, 32), 4, True, random_erasing=0.5, channel_augmentation=0.5)
+    for s in range(20):
+        augment(again, padded, 100 + s)
+        assert np.array_equal(augment(full, padded, s), augment(again, padded, s)), s
 
 
 def test_channel_augmentation_only_for_visible_and_erasing_fills_the_mean():
@@ -104,3 +113,13 @@ def test_device_normalisation_equals_albumentations_normalize():
     cl = normalize_batch(torch.from_numpy(image)[None], torch.device("cpu"), channels_last=True)
     assert cl.is_contiguous(memory_format=torch.channels_last) and torch.equal(cl, out)
     assert isinstance(worker.compose, A.Compose)
+
+
+def test_seeded_pipeline_reseeds_numpy_draws_too():
+    """CoarseDropout draws from numpy (the pipeline's crop, flip, erasing from Python)."""
+    pipe = SeededPipeline(A.Compose([A.CoarseDropout(p=1.0)], seed=0))
+    image = ramp()
+    a = pipe(image, 3)
+    others = [pipe(image, s) for s in range(4, 9)]
+    assert np.array_equal(a, pipe(image, 3))
+    assert not all(np.array_equal(a, o) for o in others)
