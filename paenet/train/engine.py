@@ -159,6 +159,16 @@ def _train(
     rt, data, optim = config.runtime, config.data, config.optim
     training = _training_set(manifest, config)
     val = validation_set(manifest, data.val_split) if data.val_split is not None else None
+    if (
+        val is not None
+        and data.val_attribute_source == "predicted"
+        and config.model.pae
+        and not config.model.attribute_head
+    ):
+        raise TrainSetupError(
+            "data.val_attribute_source=predicted needs model.attribute_head=true "
+            "(or choose gt / backbone)"
+        )
     images = TrainImages.from_training_set(manifest, training)
     model_config = model_config_for(config, training.num_classes, images.attributes.shape[1])
     ckpt_dir = run_dir / "checkpoints"
