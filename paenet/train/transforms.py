@@ -2,7 +2,7 @@
 
 Pipeline of a training image (H×W = ``data.input_size``, p = ``data.pad``):
 
-1. :func:`prepare`: decode (cv2, RGB uint8) → resize to H×W (area interpolation) →
+1. :func:`prepare`: decode (cv2, RGB uint8) → resize to H×W (:func:`resize`) →
    zero-pad p pixels on every side, (H+2p)×(W+2p). The decoded cache stores this.
 2. :class:`SeededPipeline` (albumentations): random crop H×W (so, with step 1, the
    paper's "random crop after zero padding") → horizontal flip (p = 0.5) → optional
@@ -48,22 +48,27 @@ class ImageDecodeError(ValueError):
 
 def decode(path: Path) -> np.ndarray:
     """RGB uint8 (H, W, 3) of an image file (3-channel infrared JPEGs and BMPs included)."""
-    if not Path(path).is_file():
-        raise ImageDecodeError(f"image file {path} does not exist")
-    image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_COLOR)
+    try:
+        with open(path, "rb") as fh:
+            data = np.frombuffer(fh.read(), dtype=np.uint8)
+    except (FileNotFoundError, IsADirectoryError):
+        raise ImageDecodeError(f"image file {path} does not exist") from None
+    image = cv2.imdecode(data, _IMREAD_RGB or cv2.IMREAD_COLOR) if data.size else None
     if image is None or image.size == 0:
         raise ImageDecodeError(
             f"image file {path} is not a decodable image (expected JPEG/BMP/PNG)"
         )
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image if _IMREAD_RGB else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(h, w, 3) uint8 → (H, W, 3) uint8, ``size`` = (H, W)."""
+    """(h, w, 3) uint8 → (H, W, 3) uint8, ``size`` = (H, W): area interpolation when
+    shrinking (anti-aliased), bilinear when enlarging (area equals it there, slower)."""
     h, w = size
     if image.shape[:2] == (h, w):
         return image
-    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    shrink = image.shape[0] > h or image.shape[1] > w
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
 
 
 def prepare(image: np.ndarray, size: tuple[int, int], pad: int) -> np.ndarray:
@@ -154,7 +159,8 @@ def build_pipeline(
             steps.append(A.Erasing(p=random_erasing, fill=MEAN_UINT8))
         if normalize:
             steps.append(A.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD, max_pixel_value=255.0))
-        return SeededPipeline(A.Compose(steps, seed=0))
+        # Shapes are fixed by construction: skip albumentations' per-call shape checks.
+        return SeededPipeline(A.Compose(steps, seed=0, is_check_shapes=False, strict=False))
 
     infrared = compose(0.0)
     visible = compose(channel_augmentation) if channel_augmentation > 0 else None
