@@ -14,6 +14,7 @@ from annotator.store.importers.csvio import export_csv, import_csv
 from annotator.store.importers.paenet import import_paenet_mat, import_paenet_xlsx
 from annotator.store.services.datasets import register_dataset
 from annotator.views.common import datasets
+from annotator.views.data_export import render_export
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.errors import DatasetError
 
@@ -110,8 +111,4 @@ def render() -> None:
             n = export_csv(s, out)
         st.success(f"Wrote {n} rows to {out}")
         st.download_button("Download", out.read_bytes(), file_name=out.name, mime="text/csv")
-    st.header("Manifests")
-    st.caption(
-        "Attribute-augmented training/test manifests are written by `paenet-export` "
-        "(its own issue; not built yet). Labels exported here are its input."
-    )
+    render_export(known)

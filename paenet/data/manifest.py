@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from types import MappingProxyType
@@ -42,7 +42,7 @@ import numpy as np
 
 from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES
 from paenet.data.protocol import SkipRule, TestProtocol
-from paenet.data.records import Modality, Sample
+from paenet.data.records import Sample
 
 MANIFEST_FORMAT = "paenet-manifest"
 MANIFEST_SCHEMA_VERSION = 1
@@ -53,7 +53,6 @@ PROTOCOLS_PARQUET = "protocols.parquet"
 PROTOCOLS_CSV = "protocols.csv"
 KINDS: tuple[str, ...] = ("sysu", "regdb")
 SYSU_SPLITS: tuple[str, ...] = ("train", "val", "test")
-ROLES: tuple[str, ...] = ("query", "gallery", "train")
 PROVENANCE_SUFFIX = "_provenance"
 IMAGE_COLUMNS: tuple[str, ...] = (
     "path",
@@ -65,8 +64,9 @@ IMAGE_COLUMNS: tuple[str, ...] = (
     *(k + PROVENANCE_SUFFIX for k in ATTRIBUTE_KEYS),
 )
 """Columns of ``images.parquet`` / ``images.csv``, in file order."""
-PROTOCOL_COLUMNS: tuple[str, ...] = ("protocol", "role", "path")
-"""Columns of ``protocols.parquet`` / ``protocols.csv``: one row per (list, image)."""
+PROTOCOL_COLUMNS: tuple[str, ...] = ("list", "path")
+"""Columns of ``protocols.parquet`` / ``protocols.csv``: one row per (list, image), in list
+order. A protocol names its query and gallery lists; identical lists are stored once."""
 
 
 class ManifestError(ValueError):
@@ -124,14 +124,17 @@ class Manifest:
     content_hash: str
     """SHA-256 of ``manifest.json`` without its creation time (covers every table's hash)."""
     metadata: Mapping[str, Any]
+    _paths: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    """``str`` of every image path, in row order (read with the table; saves rebuilding it)."""
 
     @cached_property
-    def _row_of(self) -> Mapping[PurePosixPath, int]:
-        return MappingProxyType({im.sample.path: i for i, im in enumerate(self.images)})
+    def _row_of(self) -> Mapping[str, int]:
+        paths = self._paths or tuple(str(im.sample.path) for im in self.images)
+        return MappingProxyType({p: i for i, p in enumerate(paths)})
 
     def image(self, path: PurePosixPath | str) -> ManifestImage:
         try:
-            return self.images[self._row_of[PurePosixPath(path)]]
+            return self.images[self._row_of[str(path)]]
         except KeyError:
             raise KeyError(f"{path} is not an image of manifest {self.directory}") from None
 
@@ -171,8 +174,8 @@ class Manifest:
                 )
             chosen = [im for im in self.images if im.split in splits]
         else:
-            name = regdb_train_list(_regdb_trial(trial))
-            chosen = [self.image(p) for p in self._list(name, "train")]
+            rows = self._list(regdb_train_list(_regdb_trial(trial)))
+            chosen = [self.images[i] for i in rows]
         chosen.sort(key=lambda im: (im.sample.pid, im.sample.camera, im.sample.path))
         pids = tuple(sorted({im.sample.pid for im in chosen}))
         index = {pid: i for i, pid in enumerate(pids)}
@@ -197,10 +200,8 @@ class Manifest:
             out.append(
                 TestProtocol(
                     dataset=self.kind,
-                    query=tuple(self.image(p).sample for p in self._list(entry["name"], "query")),
-                    gallery=tuple(
-                        self.image(p).sample for p in self._list(entry["name"], "gallery")
-                    ),
+                    query=self._samples(entry["query"]),
+                    gallery=self._samples(entry["gallery"]),
                     skip_rules=tuple(SkipRule(**r) for r in entry["skip_rules"]),
                     unique_identity_cmc=bool(entry["unique_identity_cmc"]),
                     params=MappingProxyType(dict(params)),
@@ -209,21 +210,33 @@ class Manifest:
         return out
 
     @cached_property
-    def _lists(self) -> Mapping[str, Mapping[str, tuple[PurePosixPath, ...]]]:
-        """Protocol and train lists (name -> role -> paths), read on first use."""
-        return _read_lists(self.directory, set(self._row_of))
+    def _lists(self) -> Mapping[str, tuple[int, ...]]:
+        """Protocol and train lists (name -> image rows), read on first use."""
+        from paenet.data.manifest_tables import read_lists
 
-    def _list(self, name: str, role: str) -> tuple[PurePosixPath, ...]:
+        return read_lists(self.directory, self._row_of)
+
+    @cached_property
+    def _sample_lists(self) -> dict[str, tuple[Sample, ...]]:
+        return {}
+
+    def _samples(self, name: str) -> tuple[Sample, ...]:
+        """The samples of a list, built once (all SYSU settings share their query list)."""
+        if name not in self._sample_lists:
+            self._sample_lists[name] = tuple(self.images[i].sample for i in self._list(name))
+        return self._sample_lists[name]
+
+    def _list(self, name: str) -> tuple[int, ...]:
         try:
-            return self._lists[name][role]
+            return self._lists[name]
         except KeyError:
             raise ManifestError(
-                self.directory / PROTOCOLS_PARQUET, f"no {role!r} rows for list {name!r}"
+                self.directory / PROTOCOLS_PARQUET, f"no rows for the list {name!r}"
             ) from None
 
 
 def regdb_train_list(trial: int) -> str:
-    """Name of RegDB trial ``trial``'s training list in ``protocols.*`` (role ``train``)."""
+    """Name of RegDB trial ``trial``'s training list in ``protocols.*``."""
     return f"regdb/trial={trial}/train"
 
 
@@ -286,7 +299,9 @@ def load_manifest(
             directory / MANIFEST_FILE,
             f"dataset root {root_path} does not exist (moved? pass root=… / --root)",
         )
-    images = _read_images(directory, ds["kind"])
+    from paenet.data.manifest_tables import read_images
+
+    images, paths = read_images(directory, ds["kind"])
     return Manifest(
         directory=directory,
         dataset=ds["name"],
@@ -296,6 +311,7 @@ def load_manifest(
         images=images,
         content_hash=content_hash(doc),
         metadata=MappingProxyType(doc),
+        _paths=paths,
     )
 
 
@@ -366,83 +382,3 @@ def hash_problems(directory: Path, doc: Mapping[str, Any]) -> list[tuple[Path, s
                 (path, "SHA-256 differs from manifest.json (file changed after export)")
             )
     return problems
-
-
-def _read_table(path: Path, columns: Sequence[str]):
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except FileNotFoundError:
-        raise ManifestError(path, "missing") from None
-    except Exception as exc:  # pyarrow raises several types for a file that is not parquet
-        raise ManifestError(path, f"not a readable parquet file ({exc})") from None
-    if tuple(table.column_names) != tuple(columns):
-        raise ManifestError(path, f"columns {table.column_names}, expected {list(columns)}")
-    return table
-
-
-def _read_images(directory: Path, kind: str) -> tuple[ManifestImage, ...]:
-    path = directory / IMAGES_PARQUET
-    table = _read_table(path, IMAGE_COLUMNS)
-    n = table.num_rows
-    paths = table.column("path").to_pylist()
-    pids = table.column("pid").to_numpy()
-    cameras = table.column("camera").to_numpy()
-    modalities = table.column("modality").to_pylist()
-    splits = table.column("split").to_pylist()
-    attrs = (
-        np.stack([table.column(k).to_numpy().astype(np.int64) for k in ATTRIBUTE_KEYS], axis=1)
-        if n
-        else np.zeros((0, NUM_ATTRIBUTES), np.int64)
-    )
-    provs = list(zip(*(table.column(k + PROVENANCE_SUFFIX).to_pylist() for k in ATTRIBUTE_KEYS)))
-    bad_values = ~np.isin(attrs, (-1, 0, 1))
-    if bad_values.any():
-        r, c = map(int, np.argwhere(bad_values)[0])
-        raise ManifestError(
-            path, f"row {r} ({paths[r]}): {ATTRIBUTE_KEYS[c]} = {attrs[r, c]}, expected 0, 1 or -1"
-        )
-    allowed_splits = set(SYSU_SPLITS) | {None} if kind == "sysu" else {None}
-    modality_of = {m.value: m for m in Modality}
-    seen: set[str] = set()
-    out: list[ManifestImage] = []
-    attr_rows = attrs.tolist()
-    for i in range(n):
-        p = paths[i]
-        problem = path_problem(p) if isinstance(p, str) else "path is not a string"
-        if problem:
-            raise ManifestError(path, f"row {i}: {p!r}: {problem}")
-        if p in seen:
-            raise ManifestError(path, f"row {i}: {p} is listed twice")
-        seen.add(p)
-        if modalities[i] not in modality_of:
-            raise ManifestError(
-                path, f"row {i} ({p}): modality {modalities[i]!r}, expected visible/infrared"
-            )
-        if splits[i] not in allowed_splits:
-            raise ManifestError(path, f"row {i} ({p}): split {splits[i]!r} is not valid for {kind}")
-        prov = provs[i]
-        if any(not isinstance(v, str) for v in prov):
-            raise ManifestError(path, f"row {i} ({p}): a provenance value is missing")
-        sample = Sample(PurePosixPath(p), int(pids[i]), int(cameras[i]), modality_of[modalities[i]])
-        out.append(ManifestImage(sample, splits[i], tuple(attr_rows[i]), prov))
-    return tuple(out)
-
-
-def _read_lists(
-    directory: Path, known: set[PurePosixPath]
-) -> dict[str, dict[str, tuple[PurePosixPath, ...]]]:
-    path = directory / PROTOCOLS_PARQUET
-    table = _read_table(path, PROTOCOL_COLUMNS)
-    grouped: dict[str, dict[str, list[PurePosixPath]]] = {}
-    for i, (name, role, p) in enumerate(
-        zip(*(table.column(c).to_pylist() for c in PROTOCOL_COLUMNS))
-    ):
-        if role not in ROLES:
-            raise ManifestError(path, f"row {i}: role {role!r}, expected one of {ROLES}")
-        rel = PurePosixPath(p)
-        if rel not in known:
-            raise ManifestError(path, f"row {i}: {p} is not an image of {IMAGES_PARQUET}")
-        grouped.setdefault(name, {}).setdefault(role, []).append(rel)
-    return {n: {r: tuple(v) for r, v in roles.items()} for n, roles in grouped.items()}

@@ -94,9 +94,10 @@ def write_manifest(
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     root = Path(root).resolve()
     ordered = sorted(images, key=lambda im: (im.sample.pid, im.sample.camera, im.sample.path))
-    _check_images(ordered)
-    known = {im.sample.path for im in ordered}
-    lists = _list_rows(protocols, train_lists or {}, known)
+    attrs = np.array([im.attributes for im in ordered], dtype=np.int64).reshape(-1, NUM_ATTRIBUTES)
+    _check_images(ordered, attrs)
+    known = {str(im.sample.path) for im in ordered}
+    lists, list_names = _list_rows(protocols, train_lists or {}, known)
     doc: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "schema_version": MANIFEST_SCHEMA_VERSION,
@@ -112,7 +113,7 @@ def write_manifest(
         ],
         "labels": dict(labels or {}),
         "counts": counts(ordered),
-        "protocols": [_protocol_entry(p) for p in protocols],
+        "protocols": [_protocol_entry(p, *list_names[p.name]) for p in protocols],
         "train_lists": [
             {"name": regdb_train_list(t), "trial": t, **_sizes(samples)}
             for t, samples in sorted((train_lists or {}).items())
@@ -139,7 +140,7 @@ def write_manifest(
         "files": {},
     }
     with atomic_directory(directory) as tmp:
-        _write_images(tmp, ordered)
+        _write_images(tmp, ordered, attrs.astype(np.int8))
         _write_lists(tmp, lists)
         for name, data in sorted((extra_files or {}).items()):
             if path_problem(name) or "/" in name or name == MANIFEST_FILE:
@@ -168,6 +169,8 @@ def counts(images: Sequence[ManifestImage]) -> dict[str, Any]:
 
     unknown: dict[str, dict[str, int]] = {}
     for im in images:
+        if -1 not in im.attributes:
+            continue
         split = im.split or "all"
         for key, v in zip(ATTRIBUTE_KEYS, im.attributes):
             if v == -1:
@@ -189,55 +192,73 @@ def _sizes(samples: Sequence[Sample]) -> dict[str, int]:
     return {"images": len(samples), "identities": len({s.pid for s in samples})}
 
 
-def _protocol_entry(p: TestProtocol) -> dict[str, Any]:
+def _protocol_entry(p: TestProtocol, query: str, gallery: str) -> dict[str, Any]:
     return {
         "name": p.name,
         "params": dict(p.params),
+        "query": query,
+        "gallery": gallery,
         "skip_rules": [asdict(r) for r in p.skip_rules],
         "unique_identity_cmc": p.unique_identity_cmc,
         "sizes": p.sizes(),
     }
 
 
-def _check_images(images: Sequence[ManifestImage]) -> None:
+def _check_images(images: Sequence[ManifestImage], attrs: np.ndarray) -> None:
     seen: set[str] = set()
     for im in images:
         p = str(im.sample.path)
-        problem = path_problem(p)
-        if problem:
-            raise ManifestError(p, problem)
         if p in seen:
             raise ValueError(f"image {p} is listed twice")
         seen.add(p)
-        if len(im.attributes) != NUM_ATTRIBUTES or len(im.provenance) != NUM_ATTRIBUTES:
-            raise ValueError(f"image {p}: expected {NUM_ATTRIBUTES} attributes and provenances")
-        if any(v not in (-1, 0, 1) for v in im.attributes):
-            raise ValueError(f"image {p}: attribute values must be 0, 1 or -1, got {im.attributes}")
+        if len(im.provenance) != NUM_ATTRIBUTES:
+            raise ValueError(f"image {p}: expected {NUM_ATTRIBUTES} provenance values")
+    bad = ~np.isin(attrs, (-1, 0, 1))
+    if bad.any():
+        im = images[int(np.argwhere(bad)[0][0])]
+        raise ValueError(f"image {im.sample.path}: values must be 0, 1 or -1, got {im.attributes}")
+    for p in seen:
+        problem = path_problem(p)
+        if problem:
+            raise ManifestError(p, problem)
 
 
 def _list_rows(
     protocols: Sequence[TestProtocol], train_lists: Mapping[int, Sequence[Sample]], known: set
-) -> list[tuple[str, str, str]]:
-    rows: list[tuple[str, str, str]] = []
+) -> tuple[list[tuple[str, str]], dict[str, tuple[str, str]]]:
+    """Rows ``(list, path)`` with identical lists stored once (named after their first
+    use, ``<protocol>/query`` …), and protocol name -> (query list, gallery list)."""
     names = [p.name for p in protocols]
     if len(set(names)) != len(names):
         raise ValueError(f"protocol names must be unique: {names}")
-    groups = [(p.name, "query", p.query) for p in protocols]
-    groups += [(p.name, "gallery", p.gallery) for p in protocols]
-    groups.sort(key=lambda g: (names.index(g[0]), g[1] != "query"))
-    groups += [(regdb_train_list(t), "train", s) for t, s in sorted(train_lists.items())]
-    for name, role, samples in groups:
-        for s in samples:
-            if s.path not in known:
-                raise ValueError(f"{name} {role}: {s.path} is not among the manifest's images")
-            rows.append((name, role, str(s.path)))
-    return rows
+    by_content: dict[tuple[int, ...], str] = {}  # lists of the very same Sample objects
+    rows: list[tuple[str, str]] = []
+
+    def add(name: str, samples: Sequence[Sample]) -> str:
+        key = tuple(map(id, samples))
+        if key in by_content:
+            return by_content[key]
+        paths = [str(s.path) for s in samples]
+        for p in paths:
+            if p not in known:
+                raise ValueError(f"{name}: {p} is not among the manifest's images")
+        by_content[key] = name
+        rows.extend((name, p) for p in paths)
+        return name
+
+    refs = {
+        p.name: (add(f"{p.name}/query", p.query), add(f"{p.name}/gallery", p.gallery))
+        for p in protocols
+    }
+    for t, samples in sorted(train_lists.items()):
+        by_content.pop(tuple(map(id, samples)), None)  # a train list always has its own name
+        add(regdb_train_list(t), samples)
+    return rows, refs
 
 
-def _write_images(directory: Path, images: Sequence[ManifestImage]) -> None:
+def _write_images(directory: Path, images: Sequence[ManifestImage], attrs: np.ndarray) -> None:
     import pyarrow as pa
 
-    attrs = np.array([im.attributes for im in images], dtype=np.int8).reshape(-1, NUM_ATTRIBUTES)
     columns: dict[str, pa.Array] = {
         "path": pa.array([str(im.sample.path) for im in images], pa.string()),
         "pid": pa.array([im.sample.pid for im in images], pa.int32()),
@@ -254,18 +275,31 @@ def _write_images(directory: Path, images: Sequence[ManifestImage]) -> None:
     _write_table(pa.table(columns), directory / IMAGES_PARQUET, directory / IMAGES_CSV)
 
 
-def _write_lists(directory: Path, rows: Sequence[tuple[str, str, str]]) -> None:
+def _write_lists(directory: Path, rows: Sequence[tuple[str, str]]) -> None:
     import pyarrow as pa
 
-    cols = list(zip(*rows)) if rows else [(), (), ()]
+    cols = list(zip(*rows)) if rows else [(), ()]
     table = pa.table({c: pa.array(list(v), pa.string()) for c, v in zip(PROTOCOL_COLUMNS, cols)})
     _write_table(table, directory / PROTOCOLS_PARQUET, directory / PROTOCOLS_CSV)
 
 
 def _write_table(table, parquet_path: Path, csv_path: Path) -> None:
+    """Parquet (zstd) and CSV with the same content; CSV: a bare header, values quoted
+    only where needed, empty for a missing value, ``\\n`` line ends."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     pq.write_table(table, parquet_path, compression="zstd")
+    with csv_path.open("wb") as f:
+        f.write((",".join(table.column_names) + "\n").encode("utf-8"))
+        try:  # fast path: nothing needs quoting
+            pacsv.write_csv(
+                table, f, pacsv.WriteOptions(include_header=False, quoting_style="none")
+            )
+            return
+        except pa.ArrowInvalid:
+            pass
     table.to_pandas().to_csv(csv_path, index=False, lineterminator="\n")
 
 
