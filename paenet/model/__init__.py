@@ -17,6 +17,7 @@ from paenet.model.config import (
     PAENetConfig,
     resolve_attribute_source,
 )
+from paenet.model.diagnostics import LeakReport, aal_leak, aal_leak_on_maps
 from paenet.model.output import PAENetOutput
 from paenet.model.pae import PAEHead, PAEResult
 from paenet.model.paenet import PAENet
@@ -34,6 +35,7 @@ __all__ = [
     "AttributeSource",
     "BNNeck",
     "GeM",
+    "LeakReport",
     "PAEHead",
     "PAENet",
     "PAENetConfig",
@@ -41,6 +43,8 @@ __all__ = [
     "PAEResult",
     "PretrainedWeightsNotFoundError",
     "TwoStreamResNet",
+    "aal_leak",
+    "aal_leak_on_maps",
     "modality_tensor",
     "resolve_attribute_source",
 ]

@@ -10,7 +10,7 @@ from torchvision.models import resnet18
 
 from paenet.data.records import Modality
 from paenet.model import STAGES, PretrainedWeightsNotFoundError, TwoStreamResNet
-from paenet.model.backbone import build_resnet, imagenet_weight_candidates
+from paenet.model.backbone import build_resnet, imagenet_weight_candidates, modality_tensor
 
 VISIBLE = Modality.VISIBLE.model_index
 INFRARED = Modality.INFRARED.model_index
@@ -126,3 +126,24 @@ def test_nothing_is_ever_downloaded(tmp_path, monkeypatch):
     with pytest.raises(PretrainedWeightsNotFoundError):
         TwoStreamResNet("resnet18", pretrained="imagenet")
     TwoStreamResNet("resnet18", pretrained="none")
+
+
+def test_modality_mapping_is_the_one_the_backbone_routes_by():
+    assert (Modality.VISIBLE.model_index, Modality.INFRARED.model_index) == (0, 1)
+    for m in Modality:
+        assert Modality.from_model_index(m.model_index) is m
+    with pytest.raises(ValueError, match="modality index must be one of"):
+        Modality.from_model_index(2)
+    codes = modality_tensor([Modality.INFRARED, "visible", Modality.VISIBLE])
+    assert codes.dtype == torch.long and codes.tolist() == [1, 0, 0]
+    torch.manual_seed(0)
+    net = TwoStreamResNet("resnet18", specific_stages=1).eval()
+    with torch.no_grad():
+        for p in net.infrared.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+        images = torch.randn(3, 3, 64, 32)
+        mixed = net(images, codes)
+        close = {"rtol": 1e-3, "atol": 1e-4}  # batch size changes the conv kernels' rounding
+        torch.testing.assert_close(mixed[1:], net.shared(net.visible(images[1:])), **close)
+        torch.testing.assert_close(mixed[:1], net.shared(net.infrared(images[:1])), **close)
+        assert not torch.allclose(mixed[:1], net.shared(net.visible(images[:1])), **close)

@@ -20,6 +20,7 @@ from paenet.losses import (
     paenet_losses,
 )
 from paenet.model import PAENetOutput
+from tests.model.helpers import pk_batch, tiny_model
 
 # k(x, y) for one visible and one infrared feature (K = 1): σ = ‖x − y‖²/4, so the
 # cross term is Σ_i exp(−4 / 2^i) whatever the distance, and the self terms are 5 each.
@@ -104,6 +105,18 @@ def test_mmd_squared_by_hand():
     expected = mean((0, 1), (0, 1)) + mean((2, 3), (2, 3)) - 2 * mean((0, 1), (2, 3))
     got = mmd_squared(torch.tensor([[0.0], [2.0]]), torch.tensor([[2.0], [4.0]])).item()
     assert got == pytest.approx(expected, rel=1e-6)
+
+
+def test_mmd_bandwidth_carries_no_gradient():
+    """K = 1 in 1-D, x = 0, y = 3: σ = 9/4 is a constant for autograd, so
+    dMMD²/dy = 4·y/σ · Σ_i exp(−4/2^i)/2^i. (If σ carried a gradient, MMD² would be the
+    constant MMD2_K1 for every y and the gradient 0.)"""
+    x = torch.tensor([[0.0]], dtype=torch.float64)
+    y = torch.tensor([[3.0]], dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(mmd_squared(x, y), y)
+    sigma = 9.0 / 4.0
+    expected = 4 * 3.0 / sigma * sum(math.exp(-4 / 2**i) / 2**i for i in range(5))
+    assert grad.item() == pytest.approx(expected, rel=1e-9)
 
 
 def test_margin_mmd_below_and_above_the_margin():
@@ -226,3 +239,14 @@ def test_loss_checks_the_layout():
     labels, modality = layout_tensors(2, 2)
     with pytest.raises(BatchLayoutError):
         paenet_losses(out, labels.flip(0), modality.flip(0), attrs)
+
+
+def test_unlabelled_forward_then_loss_is_an_error_not_a_dropped_term():
+    model = tiny_model().train()
+    batch = pk_batch()
+    out = model(batch.images, batch.modality)  # PAE reads the predicted attributes
+    with pytest.raises(ValueError, match="'attribute' loss needs the attribute labels"):
+        paenet_losses(out, batch.labels, batch.modality, None)
+    off = LossConfig(attribute_weight=0.0, predicted_attribute_weight=0.0)
+    terms = paenet_losses(out, batch.labels, batch.modality, None, off)
+    assert set(terms.weighted) == {"id", "triplet", "mmd"} and terms.skipped == {}

@@ -120,8 +120,9 @@ def _dead_parameters(model: torch.nn.Module) -> list[str]:
         {"emb3": False},
         {"pae": False},
         {"modality_specific_stages": 0},
+        {"aal_gates": "label_free"},
     ],
-    ids=["full", "no-emb1", "no-emb2", "no-emb3", "no-pae", "one-stream"],
+    ids=["full", "no-emb1", "no-emb2", "no-emb3", "no-pae", "one-stream", "label-free-aal"],
 )
 def test_every_parameter_gets_a_gradient(flags: dict[str, object]):
     """Nothing is computed and thrown away: the total loss reaches every trainable
