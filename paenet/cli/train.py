@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from paenet.cli._common import setup_logging
+from paenet.logs import setup_logging
 from paenet.train.config import ConfigError, RunConfig
 from paenet.train.presets import PRESETS, apply, parse_set, resolve
 

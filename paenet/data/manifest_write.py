@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+import paenet
 from paenet.attributes import ATTRIBUTE_KEYS, ATTRIBUTES, NUM_ATTRIBUTES
 from paenet.data.manifest import (
     IMAGE_COLUMNS,
@@ -52,14 +53,9 @@ from paenet.data.records import Sample
 
 log = logging.getLogger(__name__)
 
-PACKAGE = "paenet-attribute-studio"
-
 
 def tool_version() -> str:
-    try:
-        return metadata.version(PACKAGE)
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    return paenet.__version__
 
 
 def write_manifest(
@@ -131,7 +127,7 @@ def write_manifest(
             },
         },
         "provenance": {
-            "tool": PACKAGE,
+            "tool": paenet.DISTRIBUTION,
             "version": tool_version(),
             "versions": _library_versions(),
             **dict(provenance or {}),

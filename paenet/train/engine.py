@@ -87,7 +87,7 @@ def _versions() -> dict[str, str]:
     return {
         "torch": str(torch.__version__),
         "torchvision": str(torchvision.__version__),
-        "paenet": str(getattr(paenet, "__version__", "unknown")),
+        "paenet": paenet.__version__,
     }
 
 
