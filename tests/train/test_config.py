@@ -89,3 +89,24 @@ def test_model_section_mirrors_the_model_config():
     model = {f.name for f in fields(ModelConfig)}
     # num_classes and num_attributes come from the training set, everything else from here
     assert model == {f.name for f in fields(PAENetConfig)} - {"num_classes", "num_attributes"}
+
+
+def test_mirrored_sections_keep_the_library_defaults():
+    """The run config repeats the model's and the losses' fields; a default changed on one
+    side only would make `paenet-train` train something other than the library's recipe."""
+    from paenet.losses import LossConfig
+    from paenet.train.config import LossSettings
+
+    for mirror, source, own in (
+        (ModelConfig, PAENetConfig, {"num_classes", "num_attributes"}),
+        (LossSettings, LossConfig, set()),
+    ):
+        ours = {f.name: f.default for f in fields(mirror)}
+        for f in fields(source):
+            if f.name in own:
+                continue
+            assert f.name in ours, f"{mirror.__name__} lacks {f.name}"
+            assert ours[f.name] == f.default, (
+                f"{mirror.__name__}.{f.name} defaults to {ours[f.name]!r}, "
+                f"{source.__name__} to {f.default!r}"
+            )
