@@ -1,0 +1,121 @@
+"""``paenet-train``: train PAENet from an exported manifest.
+
+    paenet-train --manifest DIR --out RUN_DIR [--preset paper|official-code|smoke]
+                 [--config FILE.yaml] [--set section.key=value ...] [--trial k]
+                 [--resume [--force]]
+    torchrun --nproc_per_node N -m paenet.train --manifest DIR --out RUN_DIR ...
+
+Configuration precedence: preset < YAML file < ``--set`` (``--trial k`` is
+``--set data.trial=k``). ``--resume`` continues ``RUN_DIR/checkpoints/last.pt`` with
+the run's saved configuration; only ``runtime.*`` keys may be changed then.
+Exit codes: 0 done (or stopped by ``runtime.stop_after_steps``), 2 bad input or setup,
+3 non-finite loss.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from paenet.cli._common import setup_logging
+from paenet.train.config import ConfigError, RunConfig
+from paenet.train.presets import PRESETS, apply, parse_set, resolve
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paenet-train",
+        description="Train PAENet (or its baseline) from a paenet-export manifest.",
+    )
+    parser.add_argument("--manifest", type=Path, required=True, help="manifest directory")
+    parser.add_argument("--out", type=Path, required=True, help="run directory (RUN_DIR)")
+    parser.add_argument(
+        "--preset", choices=tuple(PRESETS), default=None, help="defaults (default: paper)"
+    )
+    parser.add_argument("--config", type=Path, default=None, help="YAML file of overrides")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override one key (repeatable), e.g. --set optim.lr=0.05",
+    )
+    parser.add_argument("--trial", type=int, default=None, help="RegDB trial 1-10")
+    parser.add_argument("--resume", action="store_true", help="continue RUN_DIR's last.pt")
+    parser.add_argument(
+        "--force", action="store_true", help="with --resume: accept a different manifest"
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=1, help="more logging")
+    return parser
+
+
+def resolve_config(args: argparse.Namespace) -> RunConfig:
+    sets = list(args.sets)
+    if args.trial is not None:
+        sets.append(f"data.trial={args.trial}")
+    if not args.resume:
+        return resolve(args.preset, args.config, sets)
+    from paenet.train.checkpoint import read_checkpoint
+
+    if args.preset is not None or args.config is not None:
+        raise ConfigError("--resume uses the run's saved configuration: drop --preset/--config")
+    saved = read_checkpoint(args.out / "checkpoints" / "last.pt")["config"]
+    config = apply(RunConfig(preset=saved.get("preset", "paper")), saved, "saved configuration")
+    updates = parse_set(sets)
+    if args.trial is not None and args.trial == config.data.trial:
+        updates.get("data", {}).pop("trial", None)
+        updates = {k: v for k, v in updates.items() if v}
+    bad = [f"{s}.{k}" for s, values in updates.items() if s != "runtime" for k in values]
+    if bad:
+        raise ConfigError(f"--resume: only runtime.* keys may be changed, not {bad}")
+    return apply(config, updates, "--set")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    from paenet.train.checkpoint import CheckpointError
+    from paenet.train.engine import TrainSetupError, train
+    from paenet.train.sampler import SamplerError
+    from paenet.train.steps import NonFiniteLossError
+
+    try:
+        from paenet.data.manifest import ManifestError
+    except ImportError:  # pragma: no cover - before the manifest reader exists
+        ManifestError = ValueError
+
+    try:
+        config = resolve_config(args)
+        result = train(args.manifest, args.out, config, resume=args.resume, force=args.force)
+    except NonFiniteLossError as exc:
+        sys.stderr.write(f"paenet-train: stopped: {exc}\n")
+        return 3
+    except (
+        ConfigError,
+        TrainSetupError,
+        CheckpointError,
+        SamplerError,
+        ManifestError,
+        FileNotFoundError,
+    ) as exc:
+        sys.stderr.write(f"paenet-train: error: {exc}\n")
+        return 2
+    state = "finished" if result.finished else "stopped"
+    log.info(
+        "%s after %d epochs, %d steps; checkpoint %s",
+        state,
+        result.epochs_done,
+        result.steps,
+        result.checkpoint,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,323 @@
+"""Writing a manifest directory (the format read by :mod:`paenet.data.manifest`).
+
+:func:`write_manifest` takes typed records (images with their labels, test protocols,
+RegDB train lists) and writes ``manifest.json``, ``images.{parquet,csv}`` and
+``protocols.{parquet,csv}`` into a temporary directory beside the target, then swaps
+it into place, so an interrupted write leaves the previous manifest intact. The
+bytes are a pure function of the inputs, except ``provenance.created_at``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import json
+import logging
+import os
+import platform
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from paenet.attributes import ATTRIBUTE_KEYS, ATTRIBUTES, NUM_ATTRIBUTES
+from paenet.data.manifest import (
+    IMAGE_COLUMNS,
+    IMAGES_CSV,
+    IMAGES_PARQUET,
+    KINDS,
+    MANIFEST_FILE,
+    MANIFEST_FORMAT,
+    MANIFEST_SCHEMA_VERSION,
+    PROTOCOL_COLUMNS,
+    PROTOCOLS_CSV,
+    PROTOCOLS_PARQUET,
+    PROVENANCE_SUFFIX,
+    ManifestError,
+    ManifestImage,
+    path_problem,
+    regdb_train_list,
+    sha256_file,
+)
+from paenet.data.protocol import TestProtocol
+from paenet.data.records import Sample
+
+log = logging.getLogger(__name__)
+
+PACKAGE = "paenet-attribute-studio"
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def write_manifest(
+    directory: Path | str,
+    *,
+    dataset: str,
+    kind: str,
+    root: Path | str,
+    images: Sequence[ManifestImage],
+    protocols: Sequence[TestProtocol] = (),
+    train_lists: Mapping[int, Sequence[Sample]] | None = None,
+    labels: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    extra_files: Mapping[str, bytes] | None = None,
+    created_at: datetime | None = None,
+) -> Path:
+    """Write a manifest directory atomically and return its path.
+
+    Args:
+        directory: the target; replaced as a whole if it exists.
+        dataset, kind, root: the store name, ``sysu``/``regdb`` and the dataset root.
+        images: every image with its labels (any order; written sorted by pid, camera, path).
+        protocols: test protocols (names must be unique); their images must be in ``images``.
+        train_lists: RegDB trial -> that trial's training samples (in ``images``).
+        labels: how the labels were chosen (sources, decisions, unknown policy …).
+        provenance: extra facts about the export (command, database URL without password …).
+        extra_files: more files to write beside the tables (name -> bytes), hashed too.
+        created_at: the creation time (default: now, UTC).
+    """
+    directory = Path(directory)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    root = Path(root).resolve()
+    ordered = sorted(images, key=lambda im: (im.sample.pid, im.sample.camera, im.sample.path))
+    _check_images(ordered)
+    known = {im.sample.path for im in ordered}
+    lists = _list_rows(protocols, train_lists or {}, known)
+    doc: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "schema_version": MANIFEST_SCHEMA_VERSION,
+        "dataset": {"name": dataset, "kind": kind, "root": str(root)},
+        "attributes": [
+            {
+                "index": a.index,
+                "key": a.key,
+                "title": a.title,
+                "values": {"0": a.value0, "1": a.value1, "-1": "unknown"},
+            }
+            for a in ATTRIBUTES
+        ],
+        "labels": dict(labels or {}),
+        "counts": counts(ordered),
+        "protocols": [_protocol_entry(p) for p in protocols],
+        "train_lists": [
+            {"name": regdb_train_list(t), "trial": t, **_sizes(samples)}
+            for t, samples in sorted((train_lists or {}).items())
+        ],
+        "tables": {
+            "images": {
+                "files": [IMAGES_PARQUET, IMAGES_CSV],
+                "rows": len(ordered),
+                "columns": list(IMAGE_COLUMNS),
+            },
+            "protocols": {
+                "files": [PROTOCOLS_PARQUET, PROTOCOLS_CSV],
+                "rows": len(lists),
+                "columns": list(PROTOCOL_COLUMNS),
+            },
+        },
+        "provenance": {
+            "tool": PACKAGE,
+            "version": tool_version(),
+            "versions": _library_versions(),
+            **dict(provenance or {}),
+            "created_at": (created_at or datetime.now(UTC)).isoformat(timespec="seconds"),
+        },
+        "files": {},
+    }
+    with atomic_directory(directory) as tmp:
+        _write_images(tmp, ordered)
+        _write_lists(tmp, lists)
+        for name, data in sorted((extra_files or {}).items()):
+            if path_problem(name) or "/" in name or name == MANIFEST_FILE:
+                raise ValueError(f"extra file name {name!r} must be a plain file name")
+            (tmp / name).write_bytes(data)
+        doc["files"] = {
+            p.name: {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+            for p in sorted(tmp.iterdir())
+        }
+        (tmp / MANIFEST_FILE).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    log.info("wrote manifest %s (%d images, %d protocols)", directory, len(ordered), len(protocols))
+    return directory
+
+
+def counts(images: Sequence[ManifestImage]) -> dict[str, Any]:
+    """Images and identities per split, camera and modality; unknowns per attribute and split."""
+
+    def group(key) -> dict[str, dict[str, int]]:
+        imgs: Counter[str] = Counter()
+        ids: dict[str, set[int]] = {}
+        for im in images:
+            k = key(im)
+            imgs[k] += 1
+            ids.setdefault(k, set()).add(im.sample.pid)
+        return {k: {"images": imgs[k], "identities": len(ids[k])} for k in sorted(imgs)}
+
+    unknown: dict[str, dict[str, int]] = {}
+    for im in images:
+        split = im.split or "all"
+        for key, v in zip(ATTRIBUTE_KEYS, im.attributes):
+            if v == -1:
+                per = unknown.setdefault(key, {})
+                per[split] = per.get(split, 0) + 1
+    return {
+        "images": len(images),
+        "identities": len({im.sample.pid for im in images}),
+        "per_split": group(lambda im: im.split or "none"),
+        "per_camera": group(lambda im: str(im.sample.camera)),
+        "per_modality": group(lambda im: im.sample.modality.value),
+        "unknown_images": {
+            k: dict(sorted(unknown[k].items())) for k in ATTRIBUTE_KEYS if k in unknown
+        },
+    }
+
+
+def _sizes(samples: Sequence[Sample]) -> dict[str, int]:
+    return {"images": len(samples), "identities": len({s.pid for s in samples})}
+
+
+def _protocol_entry(p: TestProtocol) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "params": dict(p.params),
+        "skip_rules": [asdict(r) for r in p.skip_rules],
+        "unique_identity_cmc": p.unique_identity_cmc,
+        "sizes": p.sizes(),
+    }
+
+
+def _check_images(images: Sequence[ManifestImage]) -> None:
+    seen: set[str] = set()
+    for im in images:
+        p = str(im.sample.path)
+        problem = path_problem(p)
+        if problem:
+            raise ManifestError(p, problem)
+        if p in seen:
+            raise ValueError(f"image {p} is listed twice")
+        seen.add(p)
+        if len(im.attributes) != NUM_ATTRIBUTES or len(im.provenance) != NUM_ATTRIBUTES:
+            raise ValueError(f"image {p}: expected {NUM_ATTRIBUTES} attributes and provenances")
+        if any(v not in (-1, 0, 1) for v in im.attributes):
+            raise ValueError(f"image {p}: attribute values must be 0, 1 or -1, got {im.attributes}")
+
+
+def _list_rows(
+    protocols: Sequence[TestProtocol], train_lists: Mapping[int, Sequence[Sample]], known: set
+) -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    names = [p.name for p in protocols]
+    if len(set(names)) != len(names):
+        raise ValueError(f"protocol names must be unique: {names}")
+    groups = [(p.name, "query", p.query) for p in protocols]
+    groups += [(p.name, "gallery", p.gallery) for p in protocols]
+    groups.sort(key=lambda g: (names.index(g[0]), g[1] != "query"))
+    groups += [(regdb_train_list(t), "train", s) for t, s in sorted(train_lists.items())]
+    for name, role, samples in groups:
+        for s in samples:
+            if s.path not in known:
+                raise ValueError(f"{name} {role}: {s.path} is not among the manifest's images")
+            rows.append((name, role, str(s.path)))
+    return rows
+
+
+def _write_images(directory: Path, images: Sequence[ManifestImage]) -> None:
+    import pyarrow as pa
+
+    attrs = np.array([im.attributes for im in images], dtype=np.int8).reshape(-1, NUM_ATTRIBUTES)
+    columns: dict[str, pa.Array] = {
+        "path": pa.array([str(im.sample.path) for im in images], pa.string()),
+        "pid": pa.array([im.sample.pid for im in images], pa.int32()),
+        "camera": pa.array([im.sample.camera for im in images], pa.int8()),
+        "modality": pa.array([im.sample.modality.value for im in images], pa.string()),
+        "split": pa.array([im.split for im in images], pa.string()),
+    }
+    for i, key in enumerate(ATTRIBUTE_KEYS):
+        columns[key] = pa.array(attrs[:, i], pa.int8())
+    for i, key in enumerate(ATTRIBUTE_KEYS):
+        columns[key + PROVENANCE_SUFFIX] = pa.array(
+            [im.provenance[i] for im in images], pa.string()
+        )
+    _write_table(pa.table(columns), directory / IMAGES_PARQUET, directory / IMAGES_CSV)
+
+
+def _write_lists(directory: Path, rows: Sequence[tuple[str, str, str]]) -> None:
+    import pyarrow as pa
+
+    cols = list(zip(*rows)) if rows else [(), (), ()]
+    table = pa.table({c: pa.array(list(v), pa.string()) for c, v in zip(PROTOCOL_COLUMNS, cols)})
+    _write_table(table, directory / PROTOCOLS_PARQUET, directory / PROTOCOLS_CSV)
+
+
+def _write_table(table, parquet_path: Path, csv_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, parquet_path, compression="zstd")
+    table.to_pandas().to_csv(csv_path, index=False, lineterminator="\n")
+
+
+def _library_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for lib in ("numpy", "pandas", "pyarrow"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            out[lib] = metadata.version(lib)
+    return out
+
+
+@contextlib.contextmanager
+def atomic_directory(target: Path) -> Iterator[Path]:
+    """Yield a fresh temporary directory beside ``target``; on success it replaces
+    ``target`` (an atomic exchange where the OS offers one), on error it is removed.
+    Stale temporaries of killed writers (``.<name>.tmp-*``) are removed first."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    if not target.exists():  # a writer killed between its two renames: restore
+        for old in sorted(target.parent.glob(f".{target.name}.old-*"))[-1:]:
+            os.replace(old, target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a manifest is meant to be shared
+    try:
+        yield tmp
+        for p in tmp.iterdir():
+            with p.open("rb") as f:
+                os.fsync(f.fileno())
+        if target.exists() and not target.is_dir():
+            raise FileExistsError(f"{target} exists and is not a directory")
+        if not (target.is_dir() and _exchange(tmp, target)):  # else tmp holds the previous one
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            if target.exists():
+                os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
+        return False
+    libc_name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(libc_name, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return rc == 0

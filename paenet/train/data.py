@@ -1,0 +1,247 @@
+"""Training images from a manifest: arrays, the optional decoded cache, Dataset, DataLoader.
+
+The trainer reads images only through the manifest (:mod:`paenet.data.manifest`): the
+training set gives the images and contiguous labels; ``manifest.image_path`` gives each
+file, validated inside the dataset root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from paenet.data.records import Modality
+from paenet.model.backbone import INFRARED, VISIBLE
+from paenet.train.config import DataConfig
+from paenet.train.sampler import CrossModalitySampler, Item
+from paenet.train.transforms import augment, build_pipeline, decode, resize, to_chw_tensor
+
+if TYPE_CHECKING:
+    from paenet.data.manifest import Manifest, TrainingSet
+
+log = logging.getLogger(__name__)
+
+MODALITY_CODE: dict[Modality, int] = {Modality.VISIBLE: VISIBLE, Modality.INFRARED: INFRARED}
+
+
+@dataclass(frozen=True, eq=False)
+class TrainImages:
+    """The training images as arrays (N images, n attributes).
+
+    ``paths`` absolute; ``labels`` int64 (N,) contiguous classes; ``modality`` int64 (N,)
+    model codes; ``attributes`` int8 (N, n) with 0/1/-1; ``pids[label]`` the person id.
+    """
+
+    paths: tuple[Path, ...]
+    labels: np.ndarray
+    modality: np.ndarray
+    attributes: np.ndarray
+    pids: tuple[int, ...]
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @classmethod
+    def from_training_set(cls, manifest: Manifest, training: TrainingSet) -> TrainImages:
+        return cls(
+            paths=tuple(manifest.image_path(img) for img in training.images),
+            labels=np.asarray(training.labels, dtype=np.int64),
+            modality=np.array(
+                [MODALITY_CODE[Modality(img.sample.modality)] for img in training.images],
+                dtype=np.int64,
+            ),
+            attributes=np.asarray(training.attributes, dtype=np.int8),
+            pids=tuple(training.pids),
+        )
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the image list (paths relative to their common root are not needed:
+        the cache is keyed by the manifest's hash too)."""
+        h = hashlib.sha256()
+        for p in self.paths:
+            h.update(str(p).encode())
+            h.update(b"\0")
+        return h.hexdigest()
+
+
+# ---------------------------------------------------------------------- decoded cache
+class DecodedCache:
+    """Every training image decoded and resized once: uint8 memmap (N, H, W, 3).
+
+    File ``<dir>/<manifest hash[:16]>-<image list hash[:12]>-<H>x<W>.u8`` plus a JSON
+    sidecar; written atomically (temp file + rename), reused when the sidecar matches.
+    The memmap is opened lazily in each process (it is never pickled).
+    """
+
+    def __init__(self, path: Path, count: int, size: tuple[int, int]):
+        self.path = path
+        self.shape = (count, size[0], size[1], 3)
+        self._array: np.ndarray | None = None
+
+    @staticmethod
+    def location(directory: Path, manifest_hash: str, images: TrainImages, size: tuple[int, int]):
+        name = f"{manifest_hash[:16]}-{images.fingerprint()[:12]}-{size[0]}x{size[1]}.u8"
+        return Path(directory) / name
+
+    @classmethod
+    def ensure(
+        cls,
+        directory: Path,
+        manifest_hash: str,
+        images: TrainImages,
+        size: tuple[int, int],
+        threads: int = 2,
+        progress: bool = True,
+    ) -> DecodedCache:
+        """Open the cache, building it first when absent or stale."""
+        path = cls.location(directory, manifest_hash, images, size)
+        meta_path = path.with_suffix(".json")
+        meta = {
+            "manifest_hash": manifest_hash,
+            "images": images.fingerprint(),
+            "shape": [len(images), size[0], size[1], 3],
+        }
+        cache = cls(path, len(images), size)
+        if path.is_file() and meta_path.is_file():
+            try:
+                if json.loads(meta_path.read_text()) == meta:
+                    return cache
+            except json.JSONDecodeError:
+                pass
+            log.warning("decoded cache %s does not match this training set; rebuilding", path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        out = np.memmap(tmp, dtype=np.uint8, mode="w+", shape=cache.shape)
+        try:
+
+            def load(i: int) -> None:
+                out[i] = resize(decode(images.paths[i]), size)
+
+            with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+                for _ in tqdm(
+                    pool.map(load, range(len(images))),
+                    total=len(images),
+                    desc="decoded cache",
+                    unit="img",
+                    disable=not progress,
+                ):
+                    pass
+            out.flush()
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        tmp_meta = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
+        tmp_meta.write_text(json.dumps(meta))
+        os.replace(tmp_meta, meta_path)
+        log.info("decoded cache written: %s (%d images)", path, len(images))
+        return cache
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        if self._array is None:
+            self._array = np.memmap(self.path, dtype=np.uint8, mode="r", shape=self.shape)
+        return np.array(self._array[index])
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "shape": self.shape, "_array": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
+# --------------------------------------------------------------------------- dataset
+class Batch(NamedTuple):
+    """A collated batch: images (B, 3, H, W) uint8 (or float32 when normalised in the
+    workers); labels (B,) int64; modality (B,) int64; attributes (B, n) int8; index (B,)."""
+
+    images: Tensor
+    labels: Tensor
+    modality: Tensor
+    attributes: Tensor
+    index: Tensor
+
+
+class TrainDataset(Dataset):
+    """Indexed by the sampler's ``(image index, augmentation seed)`` items."""
+
+    def __init__(self, images: TrainImages, config: DataConfig, cache: DecodedCache | None = None):
+        self.images = images
+        self.size = config.input_size
+        self.cache = cache
+        self.infrared_pipeline, visible = build_pipeline(
+            config.input_size,
+            pad=config.pad,
+            flip=config.flip,
+            random_erasing=config.random_erasing,
+            channel_augmentation=config.channel_augmentation,
+            normalize=config.normalize == "worker",
+        )
+        self.visible_pipeline = visible or self.infrared_pipeline
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def load(self, index: int) -> np.ndarray:
+        """The resized, not yet augmented uint8 image (H, W, 3)."""
+        if self.cache is not None:
+            return self.cache[index]
+        return resize(decode(self.images.paths[index]), self.size)
+
+    def __getitem__(self, item: Item) -> tuple[Tensor, int, int, Tensor, int]:
+        index, seed = item
+        modality = int(self.images.modality[index])
+        pipeline = self.visible_pipeline if modality == VISIBLE else self.infrared_pipeline
+        image = augment(pipeline, self.load(index), seed)
+        return (
+            to_chw_tensor(image),
+            int(self.images.labels[index]),
+            modality,
+            torch.from_numpy(self.images.attributes[index].copy()),
+            index,
+        )
+
+
+def collate(items: list[tuple[Tensor, int, int, Tensor, int]]) -> Batch:
+    images, labels, modality, attributes, index = zip(*items)
+    return Batch(
+        torch.stack(images),
+        torch.tensor(labels, dtype=torch.int64),
+        torch.tensor(modality, dtype=torch.int64),
+        torch.stack(attributes),
+        torch.tensor(index, dtype=torch.int64),
+    )
+
+
+def _worker_init(_: int) -> None:
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def build_loader(
+    dataset: TrainDataset, sampler: CrossModalitySampler, config: DataConfig, cuda: bool
+) -> DataLoader:
+    """The DataLoader over the sampler's batches (workers, pinned memory, persistent)."""
+    workers = config.workers
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        num_workers=workers,
+        collate_fn=collate,
+        pin_memory=config.pin_memory and cuda,
+        persistent_workers=config.persistent_workers and workers > 0,
+        prefetch_factor=config.prefetch_factor if workers > 0 else None,
+        worker_init_fn=_worker_init if workers > 0 else None,
+    )

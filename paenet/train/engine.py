@@ -1,0 +1,382 @@
+"""The training loop: manifest → model → epochs → checkpoints, logs and plots.
+
+``train(manifest_dir, run_dir, config)`` runs one process's share of a run (one
+process, or one rank under ``torchrun``). Rank 0 alone writes ``RUN_DIR``:
+``config.yaml`` (the resolved configuration), ``run.json`` (manifest, versions,
+devices), ``metrics.jsonl``, ``tb/``, ``checkpoints/{last,final}.pt`` and ``plots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torchvision
+import yaml
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+import paenet
+from paenet.model import PAENetConfig
+from paenet.train import distributed as D
+from paenet.train.checkpoint import build_model, read_checkpoint, save_checkpoint
+from paenet.train.config import SECTIONS, RunConfig, to_dict
+from paenet.train.data import DecodedCache, TrainDataset, TrainImages, build_loader
+from paenet.train.logs import RunLog, plot_metrics, write_text_atomic
+from paenet.train.sampler import CrossModalitySampler
+from paenet.train.steps import (
+    amp_dtype,
+    build_optimizer,
+    build_scheduler,
+    detach_attribute_head_input,
+    feeds_predicted,
+    loss_config,
+    train_step,
+)
+from paenet.train.transforms import normalize_batch
+
+log = logging.getLogger(__name__)
+
+
+class TrainSetupError(ValueError):
+    """The run cannot start: wrong trial/split for the dataset, or a refused resume."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    checkpoint: Path
+    """``final.pt`` when the run finished, ``last.pt`` when it stopped early."""
+    epochs_done: int
+    steps: int
+    finished: bool
+    fingerprints: tuple[str, ...]
+    """Every rank's model-state SHA-256 at the end (equal on all ranks)."""
+
+
+def model_config_for(config: RunConfig, num_classes: int) -> PAENetConfig:
+    return PAENetConfig(
+        num_classes=num_classes, input_size=config.data.input_size, **asdict(config.model)
+    )
+
+
+def _training_set(manifest: Any, config: RunConfig) -> Any:
+    data = config.data
+    if manifest.kind == "regdb":
+        if data.trial is None:
+            raise TrainSetupError(
+                "RegDB trains one model per trial: give --trial k (1-10) or data.trial"
+            )
+        if data.val_split is not None:
+            raise TrainSetupError("RegDB has no validation split; leave data.val_split null")
+        return manifest.training_set(trial=data.trial)
+    if data.trial is not None:
+        raise TrainSetupError(f"data.trial is only for RegDB; {manifest.dataset} is SYSU-MM01")
+    return manifest.training_set(splits=data.splits)
+
+
+def _versions() -> dict[str, str]:
+    return {
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "paenet": getattr(paenet, "__version__", "unknown"),
+    }
+
+
+def _check_resume(ckpt: dict[str, Any], config: RunConfig, manifest: Any, force: bool) -> None:
+    saved = ckpt["config"]
+    current = to_dict(config)
+    changed = [
+        f"{s}.{k}"
+        for s in SECTIONS
+        if s != "runtime"
+        for k in current[s]
+        if saved.get(s, {}).get(k) != current[s][k]
+    ]
+    if changed:
+        raise TrainSetupError(
+            f"--resume continues the saved configuration; these keys differ: {changed} "
+            "(only runtime.* may change on resume)"
+        )
+    if ckpt["manifest"]["hash"] != manifest.content_hash:
+        message = (
+            f"the run was trained on manifest {ckpt['manifest']['hash'][:12]} "
+            f"({ckpt['manifest'].get('directory')}), this manifest is "
+            f"{manifest.content_hash[:12]} ({manifest.directory})"
+        )
+        if not force:
+            raise TrainSetupError(message + "; refusing to resume (use --force to override)")
+        log.warning("%s; resuming anyway (--force)", message)
+
+
+def train(
+    manifest_dir: Path | str,
+    run_dir: Path | str,
+    config: RunConfig,
+    *,
+    resume: bool = False,
+    force: bool = False,
+) -> TrainResult:
+    """Train (or with ``resume``, continue) a run. See the module docstring for outputs.
+
+    Raises:
+        TrainSetupError: RegDB without a trial, SYSU with one, a resume whose saved
+            configuration or manifest differs (the manifest unless ``force``).
+        paenet.train.steps.NonFiniteLossError: a loss term became NaN/inf.
+        paenet.data.manifest.ManifestError: the manifest does not load.
+    """
+    from paenet.data.manifest import load_manifest
+
+    run_dir = Path(run_dir)
+    rt = config.runtime
+    device = D.pick_device(rt.device, D.local_rank_from_env())
+    info = D.init_distributed(device)
+    try:
+        return _train(load_manifest(manifest_dir), run_dir, config, device, info, resume, force)
+    finally:
+        D.shutdown(info)
+
+
+def _train(
+    manifest: Any,
+    run_dir: Path,
+    config: RunConfig,
+    device: torch.device,
+    info: D.DistInfo,
+    resume: bool,
+    force: bool,
+) -> TrainResult:
+    rt, data, optim = config.runtime, config.data, config.optim
+    if data.val_split is not None:
+        raise TrainSetupError(
+            "data.val_split (model selection on a validation split) is not built yet"
+        )
+    training = _training_set(manifest, config)
+    images = TrainImages.from_training_set(manifest, training)
+    model_config = model_config_for(config, training.num_classes)
+    ckpt_dir = run_dir / "checkpoints"
+    ckpt: dict[str, Any] | None = None
+    if resume:
+        ckpt = read_checkpoint(ckpt_dir / "last.pt")
+        _check_resume(ckpt, config, manifest, force)
+
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+    model = build_model(model_config, seed=rt.seed)
+    if not config.loss.attribute_head_to_backbone:
+        detach_attribute_head_input(model)
+    model.to(device)
+    channels_last = cuda and rt.channels_last
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(model, optim)
+    scheduler = build_scheduler(optimizer, optim)
+    dtype = amp_dtype(device, rt)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    sampler = CrossModalitySampler(
+        images.labels,
+        images.modality,
+        data.num_ids,
+        data.per_modality,
+        seed=rt.seed,
+        batches_per_epoch=data.batches_per_epoch,
+        rank=info.rank,
+        world_size=info.world_size,
+    )
+    epoch, step, batch_in_epoch = 0, 0, 0
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        if ckpt.get("scaler") is not None:
+            scaler.load_state_dict(ckpt["scaler"])
+        sampler.load_state_dict(ckpt["sampler"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        epoch, step = int(ckpt["epoch"]), int(ckpt["step"])
+        batch_in_epoch = int(ckpt.get("batch_in_epoch", 0))
+        log.info("resuming at epoch %d, step %d (batch %d)", epoch, step, batch_in_epoch)
+
+    cache = None
+    if data.cache:
+        cache_dir = Path(data.cache_dir) if data.cache_dir else run_dir / "cache"
+        if info.is_main:
+            DecodedCache.ensure(
+                cache_dir, manifest.content_hash, images, data.input_size, progress=rt.progress
+            )
+        D.barrier(info)
+        cache = DecodedCache.ensure(
+            cache_dir, manifest.content_hash, images, data.input_size, progress=False
+        )
+    loader = build_loader(TrainDataset(images, data, cache), sampler, data, cuda)
+
+    net: torch.nn.Module = model
+    if info.enabled:
+        unused = (
+            model.attribute_head is not None and config.loss.predicted_attribute_weight == 0
+        ) or (model.aal is not None and config.loss.attribute_weight == 0)
+        net = DistributedDataParallel(
+            model, device_ids=[device.index] if cuda else None, find_unused_parameters=unused
+        )
+    if rt.compile:
+        net = torch.compile(net)  # type: ignore[assignment]
+
+    run_info = {
+        "manifest": {
+            "directory": str(manifest.directory),
+            "hash": manifest.content_hash,
+            "dataset": manifest.dataset,
+            "kind": manifest.kind,
+        },
+        "trial": data.trial,
+        "train_splits": list(data.splits) if manifest.kind == "sysu" else [],
+        "num_classes": training.num_classes,
+        "train_images": len(images),
+        "world_size": info.world_size,
+        "device": str(device),
+        "amp": str(dtype).replace("torch.", "") if dtype else "off",
+        "versions": _versions(),
+    }
+    run_log = None
+    if info.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
+        write_text_atomic(run_dir / "run.json", json.dumps(run_info, indent=2) + "\n")
+        run_log = RunLog(run_dir, resume_step=step if ckpt is not None else None)
+
+    losses = loss_config(config.loss)
+    batch_images = 2 * data.num_ids * data.per_modality * info.world_size
+
+    def payload(kind: str, sampler_state: dict[str, Any], epochs_done: int, in_epoch: int):
+        rng = {"torch": torch.get_rng_state()}
+        if cuda:
+            rng["cuda"] = torch.cuda.get_rng_state(device)
+        return {
+            "kind": kind,
+            "model": model.state_dict(),
+            "model_config": model_config.to_dict(),
+            "config": to_dict(config),
+            "manifest": run_info["manifest"],
+            "trial": data.trial,
+            "train_splits": run_info["train_splits"],
+            "pids": list(images.pids),
+            "epoch": epochs_done,
+            "step": step,
+            "batch_in_epoch": in_epoch,
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict() if scaler.is_enabled() else None,
+            "sampler": sampler_state,
+            "rng": rng,
+            "versions": _versions(),
+            "extra": {},
+        }
+
+    stopped = False
+    try:
+        while epoch < optim.epochs and not stopped:
+            sampler.set_epoch(epoch)
+            sampler.skip(batch_in_epoch)
+            net.train()
+            sums: dict[str, float] = {}
+            count = 0
+            t_epoch = t_window = time.perf_counter()
+            window = 0
+            bar = tqdm(
+                total=len(sampler),
+                initial=batch_in_epoch,
+                desc=f"epoch {epoch + 1}/{optim.epochs}",
+                unit="batch",
+                disable=not (rt.progress and info.is_main),
+                dynamic_ncols=True,
+            )
+            for batch in loader:
+                step += 1
+                batch_in_epoch += 1
+                result = train_step(
+                    net,
+                    normalize_batch(batch.images, device, channels_last),
+                    batch.labels.to(device, non_blocking=True),
+                    batch.modality.to(device, non_blocking=True),
+                    batch.attributes.to(device, non_blocking=True),
+                    optimizer=optimizer,
+                    scaler=scaler,
+                    losses=losses,
+                    feed_predicted=feeds_predicted(epoch, step, optim.epochs, config.loss, rt.seed),
+                    dtype=dtype,
+                    step=step,
+                )
+                count += 1
+                window += 1
+                for k, v in result.values.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                bar.update(1)
+                if step % rt.log_every == 0 or batch_in_epoch == len(sampler):
+                    now = time.perf_counter()
+                    rate = window * batch_images / max(now - t_window, 1e-9)
+                    t_window, window = now, 0
+                    bar.set_postfix(
+                        {k: f"{v:.3f}" for k, v in result.values.items()} | {"img/s": f"{rate:.0f}"}
+                    )
+                    if run_log is not None:
+                        run_log.write(
+                            {
+                                "kind": "step",
+                                "epoch": epoch,
+                                "step": step,
+                                "lr": optimizer.param_groups[1]["lr"],
+                                "images_per_s": rate,
+                                "fed_predicted": result.fed_predicted,
+                                **{f"loss/{k}": v for k, v in result.values.items()},
+                            }
+                        )
+                if rt.stop_after_steps is not None and step >= rt.stop_after_steps:
+                    stopped = True
+                    break
+            bar.close()
+            if stopped and batch_in_epoch < len(sampler):
+                if info.is_main:
+                    save_checkpoint(
+                        ckpt_dir / "last.pt",
+                        payload("last", sampler.state_dict(), epoch, batch_in_epoch),
+                    )
+                log.info("stopped after step %d (runtime.stop_after_steps)", step)
+                break
+            scheduler.step()
+            epoch += 1
+            batch_in_epoch = 0
+            D.broadcast_buffers(model, info)
+            if info.is_main:
+                save_checkpoint(
+                    ckpt_dir / "last.pt", payload("last", sampler.next_epoch_state(epoch), epoch, 0)
+                )
+                assert run_log is not None
+                run_log.write(
+                    {
+                        "kind": "epoch",
+                        "epoch": epoch - 1,
+                        "step": step,
+                        "lr": optimizer.param_groups[1]["lr"],
+                        "seconds": time.perf_counter() - t_epoch,
+                        **{f"loss/{k}": v / max(count, 1) for k, v in sums.items()},
+                    }
+                )
+        finished = epoch >= optim.epochs
+        D.broadcast_buffers(model, info)
+        fingerprints = tuple(D.gather_fingerprints(model, info))
+        final = ckpt_dir / ("final.pt" if finished else "last.pt")
+        if info.is_main and finished:
+            state = payload("final", sampler.next_epoch_state(epoch), epoch, 0)
+            state["extra"]["rank_fingerprints"] = list(fingerprints)
+            save_checkpoint(final, state)
+            plot_metrics(run_dir / "metrics.jsonl", run_dir / "plots")
+            log.info("training finished: %s", final)
+    finally:
+        if run_log is not None:
+            run_log.close()
+    return TrainResult(run_dir, final, epoch, step, finished, fingerprints)

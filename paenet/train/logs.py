@@ -1,0 +1,111 @@
+"""Run logs: ``metrics.jsonl``, TensorBoard events in ``tb/``, PNG plots in ``plots/``.
+
+``metrics.jsonl`` has one JSON object per line: ``{"kind": "step", "epoch", "step",
+"lr", "images_per_s", "loss/<term>": value, …}`` every ``runtime.log_every`` steps, and
+``{"kind": "epoch", "epoch", "step", "lr", "seconds", "loss/<term>": mean, …}`` at each
+epoch's end. ``step`` counts optimiser steps from 1. Only rank 0 creates a
+:class:`RunLog`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class RunLog:
+    """Append-only metrics (JSON lines + TensorBoard). On resume, lines after the
+    checkpoint's step are dropped first (they belong to the interrupted run's lost tail)."""
+
+    def __init__(self, run_dir: Path, resume_step: int | None = None, tensorboard: bool = True):
+        self.path = Path(run_dir) / "metrics.jsonl"
+        if resume_step is not None and self.path.is_file():
+            kept = [
+                line
+                for line in self.path.read_text().splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= resume_step
+            ]
+            self.path.write_text("".join(line + "\n" for line in kept))
+        elif resume_step is None:
+            self.path.write_text("")
+        self._file = open(self.path, "a")  # noqa: SIM115  (closed in close())
+        self._tb = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(log_dir=str(Path(run_dir) / "tb"), purge_step=resume_step)
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        self._file.write(json.dumps(dict(record), sort_keys=False) + "\n")
+        self._file.flush()
+        if self._tb is not None:
+            prefix = "epoch/" if record.get("kind") == "epoch" else ""
+            step = int(record.get("step", 0))
+            for key, value in record.items():
+                if key in ("kind", "step", "epoch") or not isinstance(value, int | float):
+                    continue
+                self._tb.add_scalar(prefix + key, value, step)
+
+    def close(self) -> None:
+        self._file.close()
+        if self._tb is not None:
+            self._tb.close()
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def plot_metrics(metrics_path: Path, out_dir: Path) -> list[Path]:
+    """``losses.png`` (every loss term against the step) and ``lr.png``; returns the paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = [r for r in read_metrics(metrics_path) if r.get("kind") == "step"]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not records:
+        log.warning("no step records in %s: no plots", metrics_path)
+        return []
+    steps = [r["step"] for r in records]
+    terms = sorted({k for r in records for k in r if k.startswith("loss/")})
+    written = []
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for term in terms:
+        ax.plot(steps, [r.get(term, float("nan")) for r in records], label=term[5:])
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (weighted)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_dir / "losses.png", dpi=100)
+    plt.close(fig)
+    written.append(out_dir / "losses.png")
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.plot(steps, [r["lr"] for r in records])
+    ax.set_xlabel("step")
+    ax.set_ylabel("base learning rate")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out_dir / "lr.png", dpi=100)
+    plt.close(fig)
+    written.append(out_dir / "lr.png")
+    return written
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file beside it and a rename."""
+    import os
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
