@@ -1,0 +1,1 @@
+"""``paenet-export``: database labels + dataset on disk -> a manifest (``docs/manifest.md``)."""

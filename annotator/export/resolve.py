@@ -1,0 +1,191 @@
+"""Which label each image gets: decisions, then the chosen sources, with provenance.
+
+Per attribute of one image (its identity ``pid``, its ``camera``), in order:
+
+1. a review decision for this camera (provenance ``decision:camera``), else an
+   identity-wide decision (``decision:identity``);
+2. with ``sources`` (priority order): the first source that has a value 0/1, its
+   camera override first (``source:NAME:camera``), else its identity-wide value
+   (``source:NAME``);
+3. without ``sources``: the human annotators' agreed value, by the store's own
+   policy :func:`annotator.store.services.labels.effective_labels` restricted to the
+   annotator sources (``annotators``); imported sources never count unless named;
+4. otherwise unknown (-1): ``unknown``, or ``unknown:conflict`` when annotators disagree.
+
+Everything is read in four queries (dataset, identities, labels, decisions), in
+one short read transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from annotator.store.errors import StoreError
+from annotator.store.models import IDENTITY_WIDE, Decision, Identity, Label, Source
+from annotator.store.services.common import (
+    ANNOTATOR_SOURCE_PREFIX,
+    IdentityView,
+    dataset_row,
+)
+from annotator.store.services.labels import effective_labels
+from paenet.attributes import ATTRIBUTE_KEYS
+
+UNKNOWN = -1
+ANNOTATORS = "annotators"
+
+
+class UnknownSourceError(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class DatasetLabels:
+    """Every identity's labels (``views[pid]``) of one dataset, as stored."""
+
+    name: str
+    kind: str
+    root: str
+    views: Mapping[int, IdentityView]
+    source_kinds: Mapping[str, str]
+    """Every source with labels in this dataset -> ``annotator`` or ``import``."""
+
+    @property
+    def annotator_sources(self) -> tuple[str, ...]:
+        return tuple(sorted(s for s, k in self.source_kinds.items() if k == "annotator"))
+
+    @property
+    def decisions(self) -> int:
+        return sum(len(v.decisions) for v in self.views.values())
+
+
+def load_dataset_labels(session: Session, dataset: str) -> DatasetLabels:
+    ds = dataset_row(session, dataset)
+    idents = {
+        iid: (pid, split)
+        for iid, pid, split in session.execute(
+            select(Identity.id, Identity.pid, Identity.split).where(Identity.dataset_id == ds.id)
+        )
+    }
+    labels: dict[int, dict[str, dict[tuple[str, int], int]]] = {}
+    kinds: dict[str, str] = {}
+    for iid, src, kind, attr, cam, value in session.execute(
+        select(Label.identity_id, Source.name, Source.kind, Label.attribute, Label.camera,
+               Label.value)
+        .join(Source, Label.source_id == Source.id)
+        .join(Identity, Label.identity_id == Identity.id)
+        .where(Identity.dataset_id == ds.id)
+    ):  # fmt: skip
+        labels.setdefault(iid, {}).setdefault(src, {})[(attr, cam)] = value
+        kinds[src] = kind
+    decisions: dict[int, dict[tuple[str, int], int]] = {}
+    for iid, attr, cam, value in session.execute(
+        select(Decision.identity_id, Decision.attribute, Decision.camera, Decision.value)
+        .join(Identity, Decision.identity_id == Identity.id)
+        .where(Identity.dataset_id == ds.id)
+    ):
+        decisions.setdefault(iid, {})[(attr, cam)] = value
+    views = {
+        pid: IdentityView(
+            dataset=ds.name,
+            dataset_root=ds.root,
+            pid=pid,
+            split=split,
+            version=0,
+            reviewed=False,
+            images=MappingProxyType({}),
+            labels=MappingProxyType(
+                {s: MappingProxyType(v) for s, v in labels.get(iid, {}).items()}
+            ),
+            decisions=MappingProxyType(decisions.get(iid, {})),
+        )
+        for iid, (pid, split) in idents.items()
+    }
+    return DatasetLabels(ds.name, ds.kind, ds.root, MappingProxyType(views), kinds)
+
+
+def all_source_names(session: Session) -> dict[str, str]:
+    return {n: k for n, k in session.execute(select(Source.name, Source.kind))}
+
+
+def check_sources(sources: Sequence[str], known: Mapping[str, str]) -> tuple[str, ...]:
+    """Validate named sources; ``alice`` also names the annotator source ``annotator:alice``."""
+    out = []
+    for name in sources:
+        if name not in known and ANNOTATOR_SOURCE_PREFIX + name in known:
+            name = ANNOTATOR_SOURCE_PREFIX + name
+        if name not in known:
+            raise UnknownSourceError(
+                f"no label source {name!r} (have: {', '.join(sorted(known)) or 'none'})"
+            )
+        out.append(name)
+    if len(set(out)) != len(out):
+        raise UnknownSourceError(f"a source is named twice: {list(sources)}")
+    return tuple(out)
+
+
+def resolve(
+    view: IdentityView, camera: int, sources: Sequence[str] | None, annotator_sources: Sequence[str]
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """The 8 values (0/1/-1) of one image of ``camera`` and their provenance."""
+    values: list[int] = []
+    provenance: list[str] = []
+    agreed: dict[str, int] | None = None
+    for key in ATTRIBUTE_KEYS:
+        if (key, camera) in view.decisions:
+            values.append(view.decisions[(key, camera)])
+            provenance.append("decision:camera")
+            continue
+        if (key, IDENTITY_WIDE) in view.decisions:
+            values.append(view.decisions[(key, IDENTITY_WIDE)])
+            provenance.append("decision:identity")
+            continue
+        if sources is not None:
+            value, prov = _first_source(view, key, camera, sources)
+        else:
+            if agreed is None:
+                humans = {s: view.labels[s] for s in annotator_sources if s in view.labels}
+                agreed = effective_labels(
+                    IdentityView(**{**_fields(view), "labels": humans, "decisions": {}}), camera
+                )
+            value = agreed[key]
+            prov = (
+                ANNOTATORS
+                if value != UNKNOWN
+                else _unknown_kind(view, key, camera, annotator_sources)
+            )
+        values.append(value)
+        provenance.append(prov)
+    return tuple(values), tuple(provenance)
+
+
+def _first_source(
+    view: IdentityView, key: str, camera: int, sources: Sequence[str]
+) -> tuple[int, str]:
+    for src in sources:
+        labels = view.labels.get(src, {})
+        value = labels.get((key, camera))
+        if value is not None and value != UNKNOWN and camera != IDENTITY_WIDE:
+            return value, f"source:{src}:camera"
+        value = labels.get((key, IDENTITY_WIDE))
+        if value is not None and value != UNKNOWN:
+            return value, f"source:{src}"
+    return UNKNOWN, "unknown"
+
+
+def _unknown_kind(view: IdentityView, key: str, camera: int, humans: Sequence[str]) -> str:
+    seen = set()
+    for src in humans:
+        labels = view.labels.get(src, {})
+        value = labels.get((key, camera), labels.get((key, IDENTITY_WIDE)))
+        if value is not None and value != UNKNOWN:
+            seen.add(value)
+    return "unknown:conflict" if len(seen) > 1 else "unknown"
+
+
+def _fields(view: IdentityView) -> dict[str, object]:
+    return {f: getattr(view, f) for f in view.__dataclass_fields__}
