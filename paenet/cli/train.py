@@ -7,7 +7,8 @@
 
 Configuration precedence: preset < YAML file < ``--set`` (``--trial k`` is
 ``--set data.trial=k``). ``--resume`` continues ``RUN_DIR/checkpoints/last.pt`` with
-the run's saved configuration; only ``runtime.*`` keys may be changed then.
+the run's saved configuration; only ``runtime.*`` keys may be changed then
+(``runtime.stop_after_steps`` is cleared unless given again).
 Exit codes: 0 done (or stopped by ``runtime.stop_after_steps``), 2 bad input or setup,
 3 non-finite loss.
 """
@@ -18,6 +19,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from paenet.cli._common import setup_logging
@@ -67,6 +69,8 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
         raise ConfigError("--resume uses the run's saved configuration: drop --preset/--config")
     saved = read_checkpoint(args.out / "checkpoints" / "last.pt")["config"]
     config = apply(RunConfig(preset=saved.get("preset", "paper")), saved, "saved configuration")
+    # An interruption is not part of the recipe: a resumed run goes to the end unless told.
+    config = replace(config, runtime=replace(config.runtime, stop_after_steps=None))
     updates = parse_set(sets)
     if args.trial is not None and args.trial == config.data.trial:
         updates.get("data", {}).pop("trial", None)

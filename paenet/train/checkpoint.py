@@ -11,7 +11,8 @@ dict:
 - ``trial`` (RegDB trial or ``None``), ``train_splits`` (SYSU splits, list), ``pids``
   (``pids[class index]`` = person id);
 - ``epoch``: epochs completed; ``step``: optimiser steps done in total;
-  ``batch_in_epoch``: batches of epoch ``epoch`` already done (0 at an epoch's end);
+  ``batch_in_epoch``: batches of epoch ``epoch`` already done (0 at an epoch's end),
+  ``epoch_loss_sums``: this rank's loss-term sums over those batches (for the epoch log);
 - ``optimizer``, ``scheduler``, ``scaler`` (``None`` without fp16), ``sampler``
   (its generator state and epoch, :class:`paenet.train.sampler.CrossModalitySampler`),
   ``rng`` (torch's global CPU RNG state, and CUDA's when used);

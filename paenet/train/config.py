@@ -221,6 +221,8 @@ class RuntimeConfig:
         progress: tqdm progress bars (rank 0).
         stop_after_steps: stop (with a checkpoint) after this many steps in total,
             as if interrupted; ``None`` runs to the end.
+        threads: torch CPU threads of this process (``None``: torch's default). On a
+            shared or oversubscribed CPU, 1 is often much faster.
     """
 
     seed: int = 0
@@ -231,9 +233,11 @@ class RuntimeConfig:
     log_every: int = 10
     progress: bool = True
     stop_after_steps: int | None = None
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         _check(self.log_every >= 1, "runtime.log_every must be >= 1")
+        _check(self.threads is None or self.threads >= 1, "runtime.threads must be >= 1 or null")
         _check(
             self.stop_after_steps is None or self.stop_after_steps >= 1,
             "runtime.stop_after_steps must be >= 1 or null",

@@ -82,9 +82,9 @@ def _training_set(manifest: Any, config: RunConfig) -> Any:
 
 def _versions() -> dict[str, str]:
     return {
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "paenet": getattr(paenet, "__version__", "unknown"),
+        "torch": str(torch.__version__),
+        "torchvision": str(torchvision.__version__),
+        "paenet": str(getattr(paenet, "__version__", "unknown")),
     }
 
 
@@ -134,6 +134,8 @@ def train(
 
     run_dir = Path(run_dir)
     rt = config.runtime
+    if rt.threads is not None:
+        torch.set_num_threads(rt.threads)
     device = D.pick_device(rt.device, D.local_rank_from_env())
     info = D.init_distributed(device)
     try:
@@ -190,6 +192,7 @@ def _train(
         world_size=info.world_size,
     )
     epoch, step, batch_in_epoch = 0, 0, 0
+    resumed_sums: dict[str, float] = {}
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -200,6 +203,7 @@ def _train(
         torch.set_rng_state(ckpt["rng"]["torch"])
         epoch, step = int(ckpt["epoch"]), int(ckpt["step"])
         batch_in_epoch = int(ckpt.get("batch_in_epoch", 0))
+        resumed_sums = dict(ckpt.get("epoch_loss_sums") or {})
         log.info("resuming at epoch %d, step %d (batch %d)", epoch, step, batch_in_epoch)
 
     cache = None
@@ -252,7 +256,13 @@ def _train(
     losses = loss_config(config.loss)
     batch_images = 2 * data.num_ids * data.per_modality * info.world_size
 
-    def payload(kind: str, sampler_state: dict[str, Any], epochs_done: int, in_epoch: int):
+    def payload(
+        kind: str,
+        sampler_state: dict[str, Any],
+        epochs_done: int,
+        in_epoch: int,
+        sums: dict[str, float] | None = None,
+    ) -> dict[str, Any]:
         rng = {"torch": torch.get_rng_state()}
         if cuda:
             rng["cuda"] = torch.cuda.get_rng_state(device)
@@ -268,6 +278,7 @@ def _train(
             "epoch": epochs_done,
             "step": step,
             "batch_in_epoch": in_epoch,
+            "epoch_loss_sums": dict(sums or {}),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "scaler": scaler.state_dict() if scaler.is_enabled() else None,
@@ -283,8 +294,10 @@ def _train(
             sampler.set_epoch(epoch)
             sampler.skip(batch_in_epoch)
             net.train()
-            sums: dict[str, float] = {}
-            count = 0
+            # Loss sums of the epoch so far (restored on a mid-epoch resume).
+            sums: dict[str, float] = dict(resumed_sums)
+            count = batch_in_epoch
+            resumed_sums = {}
             t_epoch = t_window = time.perf_counter()
             window = 0
             bar = tqdm(
@@ -343,7 +356,7 @@ def _train(
                 if info.is_main:
                     save_checkpoint(
                         ckpt_dir / "last.pt",
-                        payload("last", sampler.state_dict(), epoch, batch_in_epoch),
+                        payload("last", sampler.state_dict(), epoch, batch_in_epoch, sums),
                     )
                 log.info("stopped after step %d (runtime.stop_after_steps)", step)
                 break

@@ -1,0 +1,144 @@
+"""paenet-train end to end on the tiny stand-in: files, checkpoints, resume, refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from paenet.cli.train import main
+from paenet.data.manifest import load_manifest
+from paenet.data.manifest_build import manifest_from_synthetic
+from paenet.train.checkpoint import load_trained_model, read_checkpoint
+from paenet.train.config import RunConfig
+from paenet.train.presets import apply
+from tests.train.conftest import TINY
+
+
+def run(manifest: Path, out: Path, *extra: str, sets: tuple[str, ...] = ()) -> int:
+    args = ["--manifest", str(manifest), "--out", str(out), *extra]
+    for item in (*TINY, *sets):
+        args += ["--set", item]
+    return main(args)
+
+
+def metrics(run_dir: Path) -> list[dict]:
+    return [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_smoke_preset_end_to_end(stand_ins, tmp_path):
+    out = tmp_path / "run"
+    assert run(stand_ins["sysu"], out, "--preset", "smoke") == 0
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["final.pt", "last.pt"]
+    assert sorted(p.name for p in (out / "plots").iterdir()) == ["losses.png", "lr.png"]
+    assert len(list((out / "tb").glob("events.out.tfevents.*"))) == 1
+    lines = metrics(out)
+    steps = [x for x in lines if x["kind"] == "step"]
+    assert [x["step"] for x in steps] == [1, 2, 3, 4]  # smoke: 4 batches, log every step
+    assert [x["kind"] for x in lines].count("epoch") == 1
+    for x in steps:
+        terms = {k[5:]: v for k, v in x.items() if k.startswith("loss/")}
+        assert set(terms) == {"total", "id", "triplet", "mmd", "attribute", "predicted_attribute"}
+        assert terms["total"] == pytest.approx(sum(v for k, v in terms.items() if k != "total"))
+        assert x["lr"] == 0.01 and x["images_per_s"] > 0
+    # config.yaml is the resolved configuration and is enough to rerun
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    assert saved["preset"] == "smoke" and saved["data"]["input_size"] == [64, 32]
+    again = tmp_path / "again"
+    assert main(["--manifest", str(stand_ins["sysu"]), "--out", str(again),
+                 "--config", str(out / "config.yaml")]) == 0  # fmt: skip
+    a = read_checkpoint(out / "checkpoints" / "final.pt")
+    b = read_checkpoint(again / "checkpoints" / "final.pt")
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    # the evaluator's loader
+    trained = load_trained_model(out / "checkpoints" / "final.pt")
+    assert not trained.model.training
+    assert trained.kind == "sysu" and trained.trial is None
+    assert trained.train_splits == ("train", "val") and trained.epoch == 1
+    assert trained.manifest_hash == json.loads((out / "run.json").read_text())["manifest"]["hash"]
+    assert trained.model_config.num_classes == len(trained.pids) == 22  # 16 train + 6 val ids
+    assert trained.checkpoint_kind == "final"
+
+
+@pytest.mark.slow
+def test_resume_is_bit_for_bit(stand_ins, tmp_path):
+    """2 epochs × 3 batches uninterrupted == stopped after step 4 (mid epoch 2) + resume."""
+    sets = ("optim.epochs=2", "data.batches_per_epoch=3", "data.random_erasing=0.5",
+            "loss.pae_feed=mix")  # fmt: skip
+    full, parts = tmp_path / "full", tmp_path / "parts"
+    assert run(stand_ins["sysu"], full, "--preset", "smoke", sets=sets) == 0
+    assert run(stand_ins["sysu"], parts, "--preset", "smoke",
+               sets=(*sets, "runtime.stop_after_steps=4")) == 0  # fmt: skip
+    stopped = read_checkpoint(parts / "checkpoints" / "last.pt")
+    assert (stopped["epoch"], stopped["step"], stopped["batch_in_epoch"]) == (1, 4, 1)
+    assert not (parts / "checkpoints" / "final.pt").exists()
+    assert main(["--manifest", str(stand_ins["sysu"]), "--out", str(parts), "--resume"]) == 0
+    a = read_checkpoint(full / "checkpoints" / "final.pt")
+    b = read_checkpoint(parts / "checkpoints" / "final.pt")
+    assert a["step"] == b["step"] == 6
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    assert a["optimizer"]["state"].keys() == b["optimizer"]["state"].keys()
+    for k, state in a["optimizer"]["state"].items():
+        assert torch.equal(state["momentum_buffer"], b["optimizer"]["state"][k]["momentum_buffer"])
+    # the resumed run's log is the uninterrupted one's (the lost tail is dropped)
+    strip = [{k: v for k, v in x.items() if k not in ("images_per_s", "seconds")}
+             for x in metrics(full)]  # fmt: skip
+    assert strip == [{k: v for k, v in x.items() if k not in ("images_per_s", "seconds")}
+                     for x in metrics(parts)]  # fmt: skip
+
+
+def test_resume_refuses_another_manifest_unless_forced(stand_ins, tmp_path):
+    out = tmp_path / "run"
+    assert run(stand_ins["sysu"], out, "--preset", "smoke",
+               sets=("runtime.stop_after_steps=1",)) == 0  # fmt: skip
+    # The same images under another dataset name: another manifest content hash.
+    root = load_manifest(stand_ins["sysu"]).root
+    other = manifest_from_synthetic(root, "sysu", tmp_path / "other", dataset="sysu-renamed")
+    assert main(["--manifest", str(other), "--out", str(out), "--resume"]) == 2
+    assert main(["--manifest", str(other), "--out", str(out), "--resume", "--force"]) == 0
+    assert read_checkpoint(out / "checkpoints" / "final.pt")["step"] == 4
+
+
+def test_resume_only_changes_runtime_keys(stand_ins, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run(stand_ins["sysu"], out, "--preset", "smoke",
+               sets=("runtime.stop_after_steps=1",)) == 0  # fmt: skip
+    code = main(["--manifest", str(stand_ins["sysu"]), "--out", str(out), "--resume",
+                 "--set", "optim.lr=0.5"])  # fmt: skip
+    assert code == 2
+    assert "only runtime.* keys" in capsys.readouterr().err
+
+
+def test_regdb_needs_a_trial_and_trains_on_its_list(stand_ins, tmp_path, capsys):
+    assert run(stand_ins["regdb"], tmp_path / "no-trial", "--preset", "smoke") == 2
+    assert "--trial" in capsys.readouterr().err
+    out = tmp_path / "trial2"
+    assert run(stand_ins["regdb"], out, "--preset", "smoke", "--trial", "2") == 0
+    trained = load_trained_model(out / "checkpoints" / "final.pt")
+    assert trained.kind == "regdb" and trained.trial == 2 and trained.train_splits == ()
+    expected = load_manifest(stand_ins["regdb"]).training_set(trial=2)
+    assert trained.pids == expected.pids
+    assert trained.model_config.num_classes == expected.num_classes
+
+
+def test_non_finite_loss_names_step_and_term(stand_ins, tmp_path, capsys):
+    # A learning rate of 1e30 blows the weights up after the first step.
+    code = run(stand_ins["sysu"], tmp_path / "nan", "--preset", "smoke",
+               sets=("optim.lr=1e30",))  # fmt: skip
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "non-finite loss at step 2" in err and "term '" in err
+
+
+def test_resolved_config_is_the_saved_one(stand_ins, tmp_path):
+    out = tmp_path / "run"
+    assert run(stand_ins["sysu"], out, "--preset", "smoke",
+               sets=("runtime.stop_after_steps=1", "loss.pae_feed=predicted")) == 0  # fmt: skip
+    saved = read_checkpoint(out / "checkpoints" / "last.pt")["config"]
+    assert saved == yaml.safe_load((out / "config.yaml").read_text())
+    config = apply(RunConfig(preset="smoke"), saved, "test")
+    assert config.loss.pae_feed == "predicted" and config.data.input_size == (64, 32)
