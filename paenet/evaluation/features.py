@@ -80,6 +80,12 @@ class FeatureBank:
         except KeyError as exc:
             raise KeyError(f"no feature was extracted for image {exc.args[0]}") from None
 
+    def rows_of_paths(self, paths: Sequence[PurePosixPath]) -> np.ndarray:
+        try:
+            return np.fromiter((self._row[p] for p in paths), np.int64, len(paths))
+        except KeyError as exc:
+            raise KeyError(f"no feature was extracted for image {exc.args[0]}") from None
+
     def distances(self, query: Sequence[Sample], gallery: Sequence[Sample]) -> np.ndarray:
         """float32 ``[len(query), len(gallery)]`` = ``-q·g`` (smaller = closer)."""
         q = self.features[self.rows(query)]

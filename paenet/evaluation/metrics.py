@@ -78,6 +78,10 @@ def evaluate_distances(
     q_cams = np.array([s.camera for s in protocol.query], dtype=np.int64)
     g_cams = np.array([s.camera for s in protocol.gallery], dtype=np.int64)
     groups = GalleryGroups.of(g_pids)
+    keep_table = q_cam_row = None
+    if protocol.skip_rules:  # one keep row per distinct query camera, gathered per block
+        cams, q_cam_row = np.unique(q_cams, return_inverse=True)
+        keep_table = protocol.keep_mask(cams, g_cams)
     step = block_rows or max(1, BLOCK_ELEMENTS // max(ng, 1))
 
     aps: list[np.ndarray] = []
@@ -85,7 +89,7 @@ def evaluate_distances(
     first: list[np.ndarray] = []  # rank that decides the CMC hit of each valid query
     for lo in range(0, nq, step):
         hi = min(nq, lo + step)
-        keep = protocol.keep_mask(q_cams[lo:hi], g_cams) if protocol.skip_rules else None
+        keep = keep_table[q_cam_row[lo:hi]] if keep_table is not None else None
         block = rank_block(
             distances[lo:hi], keep, q_pids[lo:hi], groups, protocol.unique_identity_cmc
         )

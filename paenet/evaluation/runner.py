@@ -68,13 +68,38 @@ class SettingSummary:
         }
 
 
+#: Largest shared ``[queries, gallery images]`` distance matrix kept (float32 elements).
+SHARED_DISTANCE_ELEMENTS = 1 << 27
+
+
 def evaluate_protocols(
     bank: FeatureBank, protocols: Sequence[TestProtocol], max_rank: int = 20
 ) -> list[ProtocolResult]:
-    """Distances ``-q·g`` from the bank, then :func:`evaluate_distances`, per protocol."""
+    """Distances ``-q·g`` from the bank, then :func:`evaluate_distances`, per protocol.
+
+    Protocols with the same query list (SYSU: all 40 settings) share one distance matrix
+    against the union of their galleries, computed once; each protocol takes its columns.
+    """
+    query_rows = [bank.rows(p.query) for p in protocols]
+    keys = [rows.tobytes() for rows in query_rows]
+    union: dict[bytes, set[int]] = {}
+    gallery_rows = []
+    for key, proto in zip(keys, protocols, strict=True):
+        gallery_rows.append(bank.rows(proto.gallery))
+        union.setdefault(key, set()).update(gallery_rows[-1].tolist())
+    shared: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
     out = []
-    for proto in protocols:
-        metrics = evaluate_distances(bank.distances(proto.query, proto.gallery), proto, max_rank)
+    for key, q_rows, g_rows, proto in zip(keys, query_rows, gallery_rows, protocols, strict=True):
+        if len(q_rows) * len(union[key]) <= SHARED_DISTANCE_ELEMENTS:
+            if key not in shared:
+                columns = np.array(sorted(union[key]), dtype=np.int64)
+                full = -(bank.features[q_rows] @ bank.features[columns].T)
+                shared[key] = (full, columns)
+            full, columns = shared[key]
+            dist = np.take(full, np.searchsorted(columns, g_rows), axis=1)
+        else:
+            dist = -(bank.features[q_rows] @ bank.features[g_rows].T)
+        metrics = evaluate_distances(dist, proto, max_rank)
         trial = proto.params.get("trial")
         sampling = proto.params.get("sampling")
         out.append(
