@@ -51,8 +51,8 @@ clean-venv:
 # stand-in -> database (register + ground truth) -> manifest -> checkpoint -> evaluation.
 DEMO        ?= runs/demo
 DEMO_DB     := sqlite:///$(abspath $(DEMO))/annotations.sqlite3
-DEMO_EPOCHS ?= 15
-DEMO_TRAIN  ?= --set "data.input_size=[64, 32]" --set optim.epochs=$(DEMO_EPOCHS) --set optim.lr=0.05
+DEMO_EPOCHS ?= 30
+DEMO_TRAIN  ?= --set "data.input_size=[64, 32]" --set optim.epochs=$(DEMO_EPOCHS)
 
 demo: setup
 	rm -rf $(DEMO)
