@@ -203,3 +203,19 @@ def test_bad_inputs_are_clear_errors(checkpoints, stand_ins, tmp_path, capsys) -
     assert run(checkpoints["sysu"], man, "--trial", "0") == 2
     err = capsys.readouterr().err
     assert str(victim) in err and "not a decodable image" in err
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_autocast_features_match_cpu(checkpoints, stand_ins) -> None:
+    m = load_manifest(stand_ins["sysu"])
+    samples = protocol_images(m.protocols(trial=0))[:32]
+    paths = [m.image_path(s) for s in samples]
+    cpu = load_trained_model(checkpoints["sysu"]).model
+    gpu = load_trained_model(checkpoints["sysu"], map_location="cuda").model
+    kw = {"source": "predicted", "input_size": (64, 32), "progress": False}
+    a = extract_bank(cpu, samples, paths, **kw)
+    b = extract_bank(gpu, samples, paths, device="cuda", amp=True, **kw)
+    assert b.features.dtype == np.float32
+    assert np.abs(a.features - b.features).max() < 0.05  # bf16/fp16 autocast
+    assert (np.sum(a.features * b.features, axis=1) > 0.99).all()
