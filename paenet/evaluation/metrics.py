@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from paenet.data.protocol import TestProtocol
+from paenet.evaluation.ranking import GalleryGroups, rank_block
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,26 @@ class RetrievalMetrics:
         return out
 
 
+#: Upper bound on the elements of one ``[queries, gallery]`` block held at a time.
+BLOCK_ELEMENTS = 1 << 21
+
+
 def evaluate_distances(
-    distances: np.ndarray, protocol: TestProtocol, max_rank: int = 20
+    distances: np.ndarray,
+    protocol: TestProtocol,
+    max_rank: int = 20,
+    *,
+    block_rows: int | None = None,
 ) -> RetrievalMetrics:
     """Score a ``[num_query, num_gallery]`` distance matrix (smaller = closer).
 
     Rows follow ``protocol.query``, columns ``protocol.gallery``. A query whose
     identity has no gallery image left after the removals is skipped; if no query
-    is valid that is an error, not a zero.
+    is valid that is an error, not a zero. Distances must be finite.
+
+    Vectorised over queries (see :mod:`paenet.evaluation.ranking`); queries are
+    processed ``block_rows`` at a time (default: about ``BLOCK_ELEMENTS`` elements
+    per block) so memory stays bounded whatever the gallery size.
     """
     distances = np.asarray(distances)
     nq, ng = len(protocol.query), len(protocol.gallery)
@@ -54,37 +67,52 @@ def evaluate_distances(
             f"distance matrix has shape {distances.shape}, the protocol {protocol.name} "
             f"needs ({nq}, {ng}) = (queries, gallery)"
         )
-    q_pids = np.array([s.pid for s in protocol.query])
-    g_pids = np.array([s.pid for s in protocol.gallery])
-    keep = protocol.keep_mask(
-        [s.camera for s in protocol.query], [s.camera for s in protocol.gallery]
-    )
-    order = np.argsort(distances, axis=1, kind="stable")
-    cmc_sum = np.zeros(max_rank)
-    aps: list[float] = []
-    inps: list[float] = []
-    for qi in range(nq):
-        ranked = order[qi][keep[qi][order[qi]]]
-        pids = g_pids[ranked]
-        matches = pids == q_pids[qi]
-        if not matches.any():
+    if max_rank < 1:
+        raise ValueError(f"max_rank must be >= 1, got {max_rank}")
+    if distances.dtype not in (np.float32, np.float64):
+        distances = distances.astype(np.float64)
+    if not np.isfinite(distances).all():
+        raise ValueError(f"distance matrix for {protocol.name} has NaN or infinite entries")
+    q_pids = np.array([s.pid for s in protocol.query], dtype=np.int64)
+    g_pids = np.array([s.pid for s in protocol.gallery], dtype=np.int64)
+    q_cams = np.array([s.camera for s in protocol.query], dtype=np.int64)
+    g_cams = np.array([s.camera for s in protocol.gallery], dtype=np.int64)
+    groups = GalleryGroups.of(g_pids)
+    keep_table = q_cam_row = None
+    if protocol.skip_rules:  # one keep row per distinct query camera, gathered per block
+        cams, q_cam_row = np.unique(q_cams, return_inverse=True)
+        keep_table = protocol.keep_mask(cams, g_cams)
+    step = block_rows or max(1, BLOCK_ELEMENTS // max(ng, 1))
+
+    aps: list[np.ndarray] = []
+    inps: list[np.ndarray] = []
+    first: list[np.ndarray] = []  # rank that decides the CMC hit of each valid query
+    for lo in range(0, nq, step):
+        hi = min(nq, lo + step)
+        keep = keep_table[q_cam_row[lo:hi]] if keep_table is not None else None
+        block = rank_block(
+            distances[lo:hi], keep, q_pids[lo:hi], groups, protocol.unique_identity_cmc
+        )
+        if block.num_positives.size == 0:
             continue
-        positions = np.flatnonzero(matches) + 1  # 1-based ranks of the positives
-        aps.append(float(np.mean(np.arange(1, len(positions) + 1) / positions)))
-        inps.append(len(positions) / float(positions[-1]))
-        if protocol.unique_identity_cmc:
-            _, first = np.unique(pids, return_index=True)
-            matches = matches[np.sort(first)]
-        hit = np.cumsum(matches[:max_rank]) > 0  # non-empty: there is a positive
-        cmc_sum += np.pad(hit, (0, max_rank - hit.size), mode="edge")
+        npos, ranks = block.num_positives, block.positive_ranks
+        m = np.arange(1, ranks.shape[1] + 1)
+        counted = m[None, :] <= npos[:, None]
+        precision = np.where(counted, m[None, :] / ranks, 0.0)
+        aps.append(precision.sum(axis=1) / npos)
+        last = np.take_along_axis(ranks, (npos - 1)[:, None], axis=1)[:, 0]
+        inps.append(npos / last)
+        first.append(block.identity_ranks if block.identity_ranks is not None else ranks[:, 0])
     if not aps:
         raise ValueError(
             f"no valid query in {protocol.name}: no query identity has a gallery image"
         )
+    ap, inp, hit_rank = np.concatenate(aps), np.concatenate(inps), np.concatenate(first)
+    hits = np.bincount(np.minimum(hit_rank, max_rank + 1) - 1, minlength=max_rank + 1)
     return RetrievalMetrics(
-        cmc=cmc_sum / len(aps),
-        mAP=float(np.mean(aps)),
-        mINP=float(np.mean(inps)),
-        num_valid_queries=len(aps),
+        cmc=np.cumsum(hits[:max_rank]) / ap.size,
+        mAP=float(np.mean(ap)),
+        mINP=float(np.mean(inp)),
+        num_valid_queries=int(ap.size),
         num_queries=nq,
     )

@@ -1,0 +1,181 @@
+"""Test-time features: each image decoded and run through the model once, then reused.
+
+Preprocessing is the trainer's, minus augmentation: decode (OpenCV, RGB) → resize to
+the checkpoint's ``data.input_size`` (area interpolation) → ImageNet normalisation on
+the model's device. Features are L2-normalised float32, so ``-q·g`` orders like the
+Euclidean distance. Batched, autocast (bf16/fp16) on CUDA, a tqdm progress bar.
+
+Attribute sources (what the retrieval feature is computed from):
+
+- ``predicted``: the attribute head's probabilities (what a deployment can run);
+- ``gt``: the manifest's labels of each image (the paper's protocol; needs them known);
+- ``backbone`` (alias ``none``): no attributes, the pooled backbone feature. With PAE
+  this is not the feature the model was trained to retrieve with, and it is not the
+  baseline (a model trained without PAE).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from types import MappingProxyType
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from paenet.data.records import Modality, Sample
+from paenet.model import PAENet
+from paenet.model import config as model_config
+from paenet.train.data import MODALITY_CODE
+from paenet.train.transforms import decode, normalize_batch, resize, to_chw_tensor
+
+log = logging.getLogger(__name__)
+
+SOURCES: tuple[str, ...] = ("predicted", "gt", "backbone")
+SOURCE_ALIASES = MappingProxyType({"none": "backbone"})
+
+
+def canonical_source(source: str) -> str:
+    """``predicted``, ``gt`` or ``backbone`` (``none`` is an alias of ``backbone``)."""
+    name = SOURCE_ALIASES.get(source, source)
+    if name not in SOURCES:
+        raise ValueError(
+            f"attribute source must be one of {SOURCES} (or 'none' for 'backbone'), got {source!r}"
+        )
+    return name
+
+
+def _model_source_name(source: str) -> str:
+    """The name this model code accepts for ``source`` (older code calls backbone 'none')."""
+    if source == "backbone" and "backbone" not in model_config.ATTRIBUTE_SOURCES:
+        return "none"
+    return source
+
+
+@dataclass(frozen=True)
+class FeatureBank:
+    """One feature per image, rows in ``samples`` order."""
+
+    samples: tuple[Sample, ...]
+    features: np.ndarray
+    """float32 ``[N, D]``, L2-normalised."""
+    attribute_logits: np.ndarray | None
+    """float32 ``[N, n]`` of the attribute head, or None when the model has no head."""
+    source: str
+
+    @cached_property
+    def _row(self) -> dict[PurePosixPath, int]:
+        return {s.path: i for i, s in enumerate(self.samples)}
+
+    def rows(self, samples: Sequence[Sample]) -> np.ndarray:
+        """int64 row of each sample (KeyError naming the first unknown path)."""
+        try:
+            return np.fromiter((self._row[s.path] for s in samples), np.int64, len(samples))
+        except KeyError as exc:
+            raise KeyError(f"no feature was extracted for image {exc.args[0]}") from None
+
+    def rows_of_paths(self, paths: Sequence[PurePosixPath]) -> np.ndarray:
+        try:
+            return np.fromiter((self._row[p] for p in paths), np.int64, len(paths))
+        except KeyError as exc:
+            raise KeyError(f"no feature was extracted for image {exc.args[0]}") from None
+
+    def distances(self, query: Sequence[Sample], gallery: Sequence[Sample]) -> np.ndarray:
+        """float32 ``[len(query), len(gallery)]`` = ``-q·g`` (smaller = closer)."""
+        q = self.features[self.rows(query)]
+        g = self.features[self.rows(gallery)]
+        return -(q @ g.T)
+
+
+class _TestImages(Dataset):
+    def __init__(self, paths: Sequence[Path], size: tuple[int, int]):
+        self.paths = list(paths)
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> Tensor:
+        return to_chw_tensor(resize(decode(self.paths[i]), self.size))
+
+
+def extract_bank(
+    model: PAENet,
+    samples: Sequence[Sample],
+    paths: Sequence[Path],
+    *,
+    source: str,
+    input_size: tuple[int, int],
+    attributes: np.ndarray | None = None,
+    device: torch.device | str = "cpu",
+    batch_size: int = 64,
+    workers: int = 0,
+    amp: bool = True,
+    progress: bool = True,
+) -> FeatureBank:
+    """Run ``model`` once over every image.
+
+    Args:
+        samples, paths: the images (records and absolute files), same order, no repeats.
+        source: see the module docstring; ``gt`` needs ``attributes`` (int ``[N, n]``).
+        input_size: (H, W) the model was trained at.
+        amp: autocast on CUDA (bf16 where supported, else fp16); ignored on the CPU.
+    """
+    source = canonical_source(source)
+    if len(samples) != len(paths):
+        raise ValueError(f"{len(samples)} samples but {len(paths)} paths")
+    if source == "gt" and (attributes is None or len(attributes) != len(samples)):
+        raise ValueError("attribute source 'gt' needs one attribute row per image")
+    device = torch.device(device)
+    modality = torch.tensor([MODALITY_CODE[Modality(s.modality)] for s in samples])
+    gt = (
+        None if attributes is None else torch.as_tensor(np.asarray(attributes), dtype=torch.float32)
+    )
+    loader = DataLoader(
+        _TestImages(paths, tuple(input_size)),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+    )
+    dtype = None
+    if amp and device.type == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+    captured: list[Tensor] = []
+    hook = model.backbone.register_forward_hook(lambda _m, _i, out: captured.append(out))
+    feats: list[np.ndarray] = []
+    logits: list[np.ndarray] = []
+    model.eval()
+    start = 0
+    try:
+        with torch.inference_mode():
+            for images in tqdm(loader, desc=f"features ({source})", disable=not progress):
+                stop = start + images.shape[0]
+                x = normalize_batch(images, device)
+                mod = modality[start:stop].to(device)
+                attrs = gt[start:stop].to(device) if source == "gt" and gt is not None else None
+                captured.clear()
+                with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=bool(dtype)):
+                    f = model.extract_features(x, mod, _model_source_name(source), attrs)
+                    if model.attribute_head is not None:
+                        head = model.attribute_head(model.pool(captured[0]))
+                        logits.append(head.float().cpu().numpy())
+                f = torch.nn.functional.normalize(f.float(), dim=1)
+                feats.append(f.cpu().numpy())
+                start = stop
+    finally:
+        hook.remove()
+    dim = model.feature_dim
+    return FeatureBank(
+        samples=tuple(samples),
+        features=np.concatenate(feats) if feats else np.zeros((0, dim), np.float32),
+        attribute_logits=np.concatenate(logits) if logits else None,
+        source=source,
+    )

@@ -1,0 +1,254 @@
+"""One evaluation of a checkpoint on a manifest's protocols: what ``paenet-eval`` runs.
+
+Rules enforced here:
+
+- every test image's feature is extracted once and reused by every protocol (SYSU:
+  10 trials × all/indoor × single/multi-shot share one bank);
+- ``gt`` is refused when a test image's attributes are unknown in the manifest;
+- RegDB: a checkpoint trained on trial k is evaluated on trial k only; another trial
+  has identities the model trained on, so it needs ``force`` and the result says so;
+  a checkpoint of another dataset kind also needs ``force``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from paenet.attributes import ATTRIBUTE_KEYS
+from paenet.data.manifest import Manifest, load_manifest
+from paenet.data.protocol import TestProtocol
+from paenet.evaluation.attribute_quality import AttributeQuality, attribute_quality
+from paenet.evaluation.features import FeatureBank, canonical_source, extract_bank
+from paenet.evaluation.runner import (
+    ProtocolResult,
+    SettingSummary,
+    evaluate_protocols,
+    summarize,
+)
+from paenet.train.checkpoint import TrainedModel, load_trained_model
+from paenet.train.distributed import pick_device
+
+log = logging.getLogger(__name__)
+
+
+class EvaluationError(ValueError):
+    """An evaluation that must not run as asked (the message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    source: str = "predicted"
+    trials: tuple[int, ...] | None = None
+    """SYSU: trials 0..9 (default all); RegDB: trials 1..10 (default the checkpoint's)."""
+    force: bool = False
+    batch_size: int = 64
+    workers: int = 0
+    device: str = "auto"
+    amp: bool = True
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    checkpoint: str
+    checkpoint_kind: str
+    epoch: int
+    checkpoint_manifest_hash: str
+    manifest: str
+    manifest_hash: str
+    dataset: str
+    kind: str
+    attribute_source: str
+    model_uses_attributes: bool
+    sampling: str
+    trials: tuple[int, ...]
+    settings: tuple[SettingSummary, ...]
+    protocols: tuple[ProtocolResult, ...]
+    attribute_quality: AttributeQuality | None
+    test_images: int
+    seconds: dict[str, float]
+    notes: tuple[str, ...] = ()
+    forced: bool = False
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "checkpoint": self.checkpoint,
+            "checkpoint_kind": self.checkpoint_kind,
+            "epoch": self.epoch,
+            "checkpoint_manifest_hash": self.checkpoint_manifest_hash,
+            "manifest": self.manifest,
+            "manifest_hash": self.manifest_hash,
+            "dataset": self.dataset,
+            "kind": self.kind,
+            "attribute_source": self.attribute_source,
+            "model_uses_attributes": self.model_uses_attributes,
+            "gallery_sampling": self.sampling,
+            "trials": list(self.trials),
+            "forced": self.forced,
+            "notes": list(self.notes),
+            "test_images": self.test_images,
+            "settings": [s.as_dict() for s in self.settings],
+            "protocols": [
+                {
+                    "protocol": r.protocol,
+                    "setting": r.setting,
+                    "trial": r.trial,
+                    "sampling": r.sampling,
+                    **r.metrics.as_dict(),
+                    "cmc": r.metrics.cmc.tolist(),
+                }
+                for r in self.protocols
+            ],
+            "attribute_quality": (
+                None if self.attribute_quality is None else self.attribute_quality.as_dict()
+            ),
+            "seconds": self.seconds,
+            "versions": self.versions,
+        }
+
+
+def select_protocols(
+    manifest: Manifest, trained: TrainedModel, trials: Sequence[int] | None, force: bool
+) -> tuple[list[TestProtocol], list[str]]:
+    """The protocols to run and the notes that any forced choice leaves on the result."""
+    notes: list[str] = []
+    if trained.kind and trained.kind != manifest.kind:
+        if not force:
+            raise EvaluationError(
+                f"the checkpoint was trained on a {trained.kind} manifest, this manifest is "
+                f"{manifest.kind}; pass --force to evaluate across datasets anyway"
+            )
+        notes.append(f"FORCED: {trained.kind} checkpoint evaluated on a {manifest.kind} manifest")
+    if manifest.kind == "regdb":
+        own = trained.trial if trained.kind == "regdb" else None
+        chosen = tuple(trials) if trials else ((own,) if own is not None else ())
+        if not chosen:
+            raise EvaluationError("RegDB needs a trial: the checkpoint records none, pass --trial")
+        protocols = []
+        for t in chosen:
+            if own is not None and t != own:
+                if not force:
+                    raise EvaluationError(
+                        f"this checkpoint was trained on RegDB trial {own}; trial {t}'s test "
+                        f"identities include people it trained on. Evaluate trial {own}, or "
+                        "pass --force (the result is then marked as forced)"
+                    )
+                notes.append(
+                    f"FORCED: trial {t} evaluated with a model trained on trial {own} "
+                    "(its test identities overlap that training set)"
+                )
+            protocols.extend(manifest.protocols(trial=t))
+        return protocols, notes
+    protocols = manifest.protocols()
+    if trials:
+        bad = sorted(set(trials) - set(range(10)))
+        if bad:
+            raise EvaluationError(f"SYSU-MM01 trials are 0..9, got {bad}")
+        protocols = [p for p in protocols if p.params.get("trial") in set(trials)]
+    return protocols, notes
+
+
+def protocol_images(protocols: Sequence[TestProtocol]) -> list:
+    """Every image of the protocols once, sorted by path (a stable bank order)."""
+    seen = {s.path: s for p in protocols for s in (*p.query, *p.gallery)}
+    return [seen[k] for k in sorted(seen)]
+
+
+def check_gt_known(manifest: Manifest, samples: Sequence, attrs: np.ndarray) -> None:
+    unknown = attrs < 0
+    if unknown.any():
+        rows = np.flatnonzero(unknown.any(axis=1))
+        first = rows[0]
+        keys = [ATTRIBUTE_KEYS[a] for a in np.flatnonzero(unknown[first])]
+        raise EvaluationError(
+            f"--attributes gt needs every test image's attributes, but {rows.size} of "
+            f"{len(samples)} test images in {manifest.directory} have unknown ones "
+            f"(e.g. {samples[first].path}: {', '.join(keys)}); use --attributes predicted "
+            "or export the manifest with these attributes labelled"
+        )
+
+
+def run_evaluation(
+    checkpoint: Path | str, manifest_dir: Path | str, options: EvalOptions = EvalOptions()
+) -> EvaluationReport:
+    source = canonical_source(options.source)
+    t0 = time.perf_counter()
+    device = pick_device(options.device)
+    trained = load_trained_model(checkpoint, map_location=device)
+    manifest = load_manifest(manifest_dir)
+    protocols, notes = select_protocols(manifest, trained, options.trials, options.force)
+    if trained.manifest_hash != manifest.content_hash:
+        msg = (
+            f"the checkpoint was trained on manifest {trained.manifest_hash[:12]}, "
+            f"evaluating on {manifest.content_hash[:12]}"
+        )
+        log.warning(msg)
+        notes.append(msg)
+    samples = protocol_images(protocols)
+    attrs = manifest.attributes_of(samples)
+    uses_attributes = trained.model.pae is not None
+    if not uses_attributes:
+        notes.append("model without PAE: its feature does not depend on the attribute source")
+    elif source == "gt":
+        check_gt_known(manifest, samples, attrs)
+    input_size = tuple(trained.config["data"]["input_size"])
+    t1 = time.perf_counter()
+    bank: FeatureBank = extract_bank(
+        trained.model,
+        samples,
+        [manifest.image_path(s) for s in samples],
+        source=source,
+        input_size=input_size,  # type: ignore[arg-type]
+        attributes=attrs if source == "gt" else None,
+        device=device,
+        batch_size=options.batch_size,
+        workers=options.workers,
+        amp=options.amp,
+        progress=options.progress,
+    )
+    t2 = time.perf_counter()
+    results = evaluate_protocols(bank, protocols)
+    settings = summarize(results)
+    t3 = time.perf_counter()
+    quality = None
+    if bank.attribute_logits is not None:
+        known = (attrs >= 0).any(axis=1)
+        if known.any():
+            quality = attribute_quality(bank.attribute_logits[known], attrs[known], ATTRIBUTE_KEYS)
+    samplings = sorted({r.sampling or "none" for r in results})
+    trials = sorted({r.trial for r in results if r.trial is not None})
+    return EvaluationReport(
+        checkpoint=str(Path(checkpoint).resolve()),
+        checkpoint_kind=trained.checkpoint_kind,
+        epoch=trained.epoch,
+        checkpoint_manifest_hash=trained.manifest_hash,
+        manifest=str(manifest.directory),
+        manifest_hash=manifest.content_hash,
+        dataset=manifest.dataset,
+        kind=manifest.kind,
+        attribute_source=source,
+        model_uses_attributes=uses_attributes,
+        sampling=",".join(samplings) if manifest.kind == "sysu" else "none (RegDB)",
+        trials=tuple(trials),
+        settings=tuple(settings),
+        protocols=tuple(results),
+        attribute_quality=quality,
+        test_images=len(samples),
+        seconds={
+            "load": round(t1 - t0, 3),
+            "features": round(t2 - t1, 3),
+            "metrics": round(t3 - t2, 3),
+        },
+        notes=tuple(notes),
+        forced=any(n.startswith("FORCED") for n in notes),
+        versions={"torch": torch.__version__, "numpy": np.__version__},
+    )
