@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from paenet.cli._common import setup_logging
+from paenet.logs import setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,11 +29,10 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from paenet.data.records import Modality, Sample
-from paenet.model import PAENet
+from paenet.data.records import Sample
+from paenet.model import PAENet, modality_tensor
 from paenet.model import config as model_config
-from paenet.train.data import MODALITY_CODE
-from paenet.train.transforms import decode, normalize_batch, resize, to_chw_tensor
+from paenet.train.transforms import decode, normalize_batch, resize
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +101,8 @@ class _TestImages(Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int) -> Tensor:
-        return to_chw_tensor(resize(decode(self.paths[i]), self.size))
+        """(H, W, 3) uint8, as the trainer's loader yields it (normalised on the device)."""
+        return torch.from_numpy(np.ascontiguousarray(resize(decode(self.paths[i]), self.size)))
 
 
 def extract_bank(
@@ -133,7 +133,7 @@ def extract_bank(
     if source == "gt" and (attributes is None or len(attributes) != len(samples)):
         raise ValueError("attribute source 'gt' needs one attribute row per image")
     device = torch.device(device)
-    modality = torch.tensor([MODALITY_CODE[Modality(s.modality)] for s in samples])
+    modality = modality_tensor(s.modality for s in samples)
     gt = (
         None if attributes is None else torch.as_tensor(np.asarray(attributes), dtype=torch.float32)
     )

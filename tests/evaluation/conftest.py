@@ -30,7 +30,7 @@ def write_untrained_checkpoint(
     config = resolve("smoke", None, sets)
     m = load_manifest(manifest_dir)
     train = m.training_set(trial=trial) if m.kind == "regdb" else m.training_set()
-    model_config = model_config_for(config, train.num_classes)
+    model_config = model_config_for(config, train.num_classes, train.attributes.shape[1])
     net = build_model(model_config, seed=seed)
     # statistics-only batch norms get running statistics as training would give them
     net.train()

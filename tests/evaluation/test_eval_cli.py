@@ -16,9 +16,9 @@ from paenet.data.manifest_write import write_manifest
 from paenet.evaluation import evaluate_distances
 from paenet.evaluation.features import extract_bank
 from paenet.evaluation.session import protocol_images
+from paenet.model import modality_tensor
 from paenet.train.checkpoint import load_trained_model
-from paenet.train.data import MODALITY_CODE
-from paenet.train.transforms import decode, normalize_batch, resize, to_chw_tensor
+from paenet.train.transforms import decode, normalize_batch, resize
 
 
 def run(ckpt: Path, manifest: Path, *extra: str) -> int:
@@ -40,8 +40,10 @@ def one_by_one(ckpt: Path, manifest_dir: Path, samples, source: str = "predicted
     out = []
     with torch.inference_mode():
         for s in samples:
-            x = normalize_batch(to_chw_tensor(resize(decode(m.image_path(s)), size))[None], "cpu")
-            f = trained.model.extract_features(x, torch.tensor([MODALITY_CODE[s.modality]]), source)
+            x = normalize_batch(
+                torch.from_numpy(resize(decode(m.image_path(s)), size))[None], "cpu"
+            )
+            f = trained.model.extract_features(x, modality_tensor([s.modality]), source)
             out.append(torch.nn.functional.normalize(f, dim=1)[0].numpy())
     return np.stack(out)
 
