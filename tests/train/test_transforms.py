@@ -44,6 +44,20 @@ def test_decode_is_rgb_and_errors_name_the_file(tmp_path):
     assert resize(out, (32, 16)).shape == (32, 16, 3)
 
 
+def test_jpeg_decode_matches_opencv_and_a_truncated_jpeg_is_named(tmp_path):
+    img = cv2.GaussianBlur(ramp(64, 32), (5, 5), 2)
+    path = tmp_path / "a.jpg"
+    cv2.imwrite(str(path), img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 95])
+    ours = decode(path).astype(int)
+    theirs = cv2.imread(str(path), cv2.IMREAD_COLOR)[..., ::-1].astype(int)
+    assert ours.shape == (64, 32, 3)
+    assert np.abs(ours - theirs).max() <= 2  # two IDCT builds, same image (RGB, not BGR)
+    assert np.abs(ours - img.astype(int)).mean() < 3
+    path.write_bytes(path.read_bytes()[:40])  # a JPEG header and nothing else
+    with pytest.raises(ImageDecodeError, match="a.jpg"):
+        decode(path)
+
+
 def test_pad_crop_is_a_shifted_window_of_the_zero_padded_image():
     image = ramp()
     infrared, visible = build_pipeline((64, 32), pad=4, flip=False)
