@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from paenet.losses import LossConfig
 from paenet.model.config import BACKBONES, AALGates
 
 PaeFeed = Literal["gt", "predicted", "mix"]
@@ -147,8 +148,9 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
-class LossSettings:
-    """Loss weights (:class:`paenet.losses.LossConfig`'s fields) and how attributes train.
+class LossSettings(LossConfig):
+    """Loss weights (inherited from :class:`paenet.losses.LossConfig`, one definition of
+    their names, defaults and checks) and how attributes train.
 
     Attributes:
         attribute_head_to_backbone: ``False`` (default, the paper's objective for the
@@ -160,23 +162,13 @@ class LossSettings:
             epoch) to ``mix_end`` (last epoch).
     """
 
-    id_weight: float = 1.0
-    label_smoothing: float = 0.0
-    triplet_weight: float = 2.0
-    triplet_margin: float = 0.3
-    mmd_weight: float = 0.25
-    mmd_margin: float = 1.40
-    mmd_kernels: int = 5
-    mmd_kernel_mul: float = 2.0
-    mmd_subtract_margin: bool = False
-    attribute_weight: float = 1.0
-    predicted_attribute_weight: float = 1.0
     attribute_head_to_backbone: bool = False
     pae_feed: PaeFeed = "gt"
     mix_start: float = 0.0
     mix_end: float = 1.0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in ("mix_start", "mix_end"):
             value = getattr(self, name)
             _check(0.0 <= value <= 1.0, f"loss.{name} must be in [0, 1], got {value}")

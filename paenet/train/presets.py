@@ -124,8 +124,9 @@ def apply(config: RunConfig, updates: Mapping[str, Any], origin: str) -> RunConf
             changes[name] = _coerce(f"{section}.{name}", value, hints[name])
         try:
             sections[section] = replace(current, **changes)
-        except ConfigError as exc:
-            raise ConfigError(f"{origin}: {exc}") from None
+        except ValueError as exc:  # ConfigError, or a library config's own check
+            prefix = "" if isinstance(exc, ConfigError) else f"{section}."
+            raise ConfigError(f"{origin}: {prefix}{exc}") from None
     return replace(config, **sections)
 
 

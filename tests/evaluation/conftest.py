@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -81,11 +80,3 @@ def checkpoints(stand_ins: dict[str, Path], tmp_path_factory: pytest.TempPathFac
             base / "baseline.pt", stand_ins["sysu"], pae=False, aal=False
         ),
     }
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from paenet.data.manifest_build import manifest_from_synthetic
 from paenet.synth import SynthConfig, synthesize
@@ -24,11 +22,3 @@ def stand_ins(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         synthesize(SynthConfig(layout=kind, out=base / folder, scale="tiny", seed=0))
         out[kind] = manifest_from_synthetic(base / folder, kind, base / f"manifest-{kind}")
     return out
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

@@ -110,3 +110,8 @@ def test_mirrored_sections_keep_the_library_defaults():
                 f"{mirror.__name__}.{f.name} defaults to {ours[f.name]!r}, "
                 f"{source.__name__} to {f.default!r}"
             )
+
+
+def test_a_loss_weight_the_losses_refuse_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"loss\.triplet_weight must be >= 0"):
+        resolve("smoke", None, ["loss.triplet_weight=-1"])
