@@ -24,8 +24,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import URL, make_url
-
 from annotator.export.official import OFFICIAL_FORMAT, official_files
 from annotator.export.resolve import (
     DatasetLabels,
@@ -36,6 +34,7 @@ from annotator.export.resolve import (
 )
 from annotator.export.unknowns import UnknownLabelsError, summarize_unknowns
 from annotator.store.db import Store
+from annotator.store.faults import public_url
 from paenet.attributes import NUM_ATTRIBUTES
 from paenet.data.manifest import ManifestImage
 from paenet.data.manifest_build import dataset_protocols, read_dataset, split_of_pid
@@ -84,16 +83,6 @@ class ExportResult:
     filled: int = 0
     test_unknowns: int = 0
     files: tuple[str, ...] = field(default_factory=tuple)
-
-
-def public_url(url: str) -> str:
-    """The database URL without any password."""
-    try:
-        u = make_url(url)
-    except Exception:  # not an SQLAlchemy URL: keep nothing that could be a secret
-        return url.split("@")[-1]
-    bare = URL.create(u.drivername, u.username, None, u.host, u.port, u.database, u.query)
-    return bare.render_as_string(hide_password=False)
 
 
 def run_export(store: Store, options: ExportOptions) -> ExportResult:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import Engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 
 from annotator.store.errors import DatabaseError
@@ -26,6 +26,16 @@ def display_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # a malformed URL: hide what looks like user:password@
         return _PASSWORD_IN_URL.sub(r"\1***@", url)
+
+
+def public_url(url: str) -> str:
+    """``url`` with its password removed (not masked): what an export records."""
+    try:
+        u = make_url(url)
+    except Exception:  # not an SQLAlchemy URL: keep nothing that could be a secret
+        return url.split("@")[-1]
+    bare = URL.create(u.drivername, u.username, None, u.host, u.port, u.database, u.query)
+    return bare.render_as_string(hide_password=False)
 
 
 def check_url(url: str) -> None:

@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -36,25 +35,8 @@ from paenet.train.transforms import decode, normalize_batch, resize
 
 log = logging.getLogger(__name__)
 
-SOURCES: tuple[str, ...] = ("predicted", "gt", "backbone")
-SOURCE_ALIASES = MappingProxyType({"none": "backbone"})
-
-
-def canonical_source(source: str) -> str:
-    """``predicted``, ``gt`` or ``backbone`` (``none`` is an alias of ``backbone``)."""
-    name = SOURCE_ALIASES.get(source, source)
-    if name not in SOURCES:
-        raise ValueError(
-            f"attribute source must be one of {SOURCES} (or 'none' for 'backbone'), got {source!r}"
-        )
-    return name
-
-
-def _model_source_name(source: str) -> str:
-    """The name this model code accepts for ``source`` (older code calls backbone 'none')."""
-    if source == "backbone" and "backbone" not in model_config.ATTRIBUTE_SOURCES:
-        return "none"
-    return source
+canonical_source = model_config.resolve_attribute_source
+"""``predicted``, ``gt`` or ``backbone`` (``none`` is an alias of ``backbone``)."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +145,7 @@ def extract_bank(
                 attrs = gt[start:stop].to(device) if source == "gt" and gt is not None else None
                 captured.clear()
                 with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=bool(dtype)):
-                    f = model.extract_features(x, mod, _model_source_name(source), attrs)
+                    f = model.extract_features(x, mod, source, attrs)
                     if model.attribute_head is not None:
                         head = model.attribute_head(model.pool(captured[0]))
                         logits.append(head.float().cpu().numpy())
