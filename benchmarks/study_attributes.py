@@ -210,7 +210,7 @@ def plot(summary: list[dict[str, object]], path: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/study"))
-    parser.add_argument("--scale", choices=("tiny", "full"), default="tiny")
+    parser.add_argument("--scale", choices=("tiny", "small", "full"), default="small")
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=list(VARIANTS))

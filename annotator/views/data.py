@@ -32,6 +32,7 @@ from annotator.views.data_export import render_export
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.errors import DatasetError
 from paenet.data.kinds import FOLDERS, KINDS
+from paenet.synth.config import SCALES
 
 ERRORS = (StoreError, DatasetError, ValueError, OSError)
 FORMAT_LABELS: Mapping[ImportFormat, str] = {
@@ -92,7 +93,7 @@ def _overview(cfg: AppConfig, known: Mapping[str, DatasetInfo]) -> None:
 def _synthetic_section(cfg: AppConfig) -> None:
     st.header("Synthetic stand-in")
     st.caption("Writes SYSU-MM01 and RegDB stand-ins in the real layouts under the data root.")
-    scale = st.radio("Scale", ["tiny", "full"], horizontal=True, key="synth_scale")
+    scale = st.radio("Scale", list(SCALES), horizontal=True, key="synth_scale")
     if st.button("Generate and register the stand-in"):
         try:
             _generate(cfg, scale)

@@ -8,14 +8,14 @@ from pathlib import Path
 from paenet.data.kinds import KINDS
 
 LAYOUTS: tuple[str, ...] = KINDS
-SCALES: tuple[str, ...] = ("tiny", "full")
+SCALES: tuple[str, ...] = ("tiny", "small", "full")
 GENERATOR_VERSION = "2"
 """Bump whenever the bytes written for a given config change (drawing, structure, names)."""
 
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """A stand-in dataset: ``layout`` sysu|regdb, ``scale`` tiny|full, appearance ``seed``.
+    """A stand-in dataset: ``layout`` sysu|regdb, ``scale`` tiny|small|full, appearance ``seed``.
 
     ``workers`` only changes speed, never the files (default: ``os.cpu_count()``
     processes at full scale, in-process at tiny scale).

@@ -20,8 +20,8 @@ from paenet.synth.config import SynthConfig
 from paenet.synth.people import Person, make_people
 from paenet.synth.structure import load_structure
 
-REGDB_IDS = {"tiny": 20, "full": 412}
-REGDB_IMAGES = {"tiny": 4, "full": 10}
+REGDB_IDS = {"tiny": 20, "small": 206, "full": 412}
+REGDB_IMAGES = {"tiny": 4, "small": 4, "full": 10}
 """Images per id and modality."""
 _SYSU_CODE, _REGDB_CODE, _SPLIT_CODE = 1, 2, 3
 
@@ -84,9 +84,12 @@ def _plan_sysu(config: SynthConfig) -> Plan:
     # Like the real files: one line, comma-separated, no spaces, no trailing newline.
     text = {f"exp/{name}_id.txt": ",".join(map(str, ids)) for name, ids in st.splits.items()}
     notes = {
-        "structure": "copied from the official rand_perm_cam.mat, train_id.mat, test_id.mat"
-        if config.scale == "full"
-        else "fixed tiny structure (paenet.synth.structure.tiny_structure)",
+        "structure": {
+            "full": "copied from the official rand_perm_cam.mat, train_id.mat, test_id.mat",
+            "small": "strided subset of the full structure (paenet.synth.structure."
+            "small_structure)",
+            "tiny": "fixed tiny structure (paenet.synth.structure.tiny_structure)",
+        }[config.scale],
         "val_rule": st.val_rule,
         "split_sizes": {name: len(ids) for name, ids in st.splits.items()},
         "val_ids": list(st.splits["val"]),

@@ -53,6 +53,10 @@ _TINY_TRAIN: tuple[int, ...] = (1, 2, 4, 5, 7, 8, 11, 12, 13, 14, 15, 16, 18, 19
 _TINY_VAL: tuple[int, ...] = (3, 9, 23, 26, 29, 30)
 _TINY_TEST: tuple[int, ...] = (6, 10, 17, 21, 24, 25, 27, 28)
 
+# Small scale: a strided subset of the full structure (see small_structure).
+_SMALL_STRIDE: dict[str, int] = {"train": 2, "val": 3, "test": 3}
+SMALL_IMAGES_PER_CAMERA = 4
+
 
 @dataclass(frozen=True)
 class SysuStructure:
@@ -181,12 +185,36 @@ def tiny_structure() -> SysuStructure:
     return _freeze(counts, splits, "fixed list (tiny scale)")
 
 
+def small_structure() -> SysuStructure:
+    """A fixed subset of the full structure: enough identities to learn a metric that
+    carries over to unseen ones, few enough images to train on a CPU.
+
+    Every 2nd train id, every 3rd val and test id (148 + 33 + 32), each keeping its
+    real cameras with at most :data:`SMALL_IMAGES_PER_CAMERA` images per camera.
+    """
+    full = load_structure("full")
+    splits = {name: full.splits[name][:: _SMALL_STRIDE[name]] for name in _SMALL_STRIDE}
+    keep = {pid for ids in splits.values() for pid in ids}
+    counts = {
+        cam: {pid: min(n, SMALL_IMAGES_PER_CAMERA) for pid, n in per.items() if pid in keep}
+        for cam, per in full.counts.items()
+    }
+    splits["available"] = tuple(cross_modality_ids(counts))
+    rule = (
+        "every 2nd train id, every 3rd val and test id of the full structure, at most "
+        f"{SMALL_IMAGES_PER_CAMERA} images per id and camera (small scale)"
+    )
+    return _freeze(counts, splits, rule)
+
+
 def load_structure(scale: str = "full") -> SysuStructure:
-    """The bundled full structure (``sysu_structure.json``) or the tiny one."""
+    """The bundled full structure (``sysu_structure.json``), its small subset or the tiny one."""
     if scale == "tiny":
         return tiny_structure()
+    if scale == "small":
+        return small_structure()
     if scale != "full":
-        raise ValueError(f"scale must be 'tiny' or 'full', got {scale!r}")
+        raise ValueError(f"scale must be 'tiny', 'small' or 'full', got {scale!r}")
     text = resources.files("paenet.synth").joinpath(STRUCTURE_FILE).read_text(encoding="utf-8")
     return structure_from_json(text)
 

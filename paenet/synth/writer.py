@@ -227,7 +227,7 @@ def _render_all(
         if on_progress is not None:
             on_progress(done, len(jobs))
 
-    default = (os.cpu_count() or 1) if config.scale == "full" else 1
+    default = 1 if config.scale == "tiny" else (os.cpu_count() or 1)
     workers = config.workers or default
     pids = sorted({job.pid for job in jobs})
     bar = tqdm(total=len(jobs), unit="img", desc=f"synth {config.layout}", disable=not progress)

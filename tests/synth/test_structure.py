@@ -72,3 +72,22 @@ def test_tiny_structure_supports_every_protocol_setting() -> None:
 def test_unknown_scale_is_refused() -> None:
     with pytest.raises(ValueError, match="scale"):
         load_structure("huge")
+
+
+def test_small_structure_is_a_strided_capped_subset_of_the_full_one() -> None:
+    full, small = load_structure("full"), load_structure("small")
+    sizes = {name: len(ids) for name, ids in small.splits.items()}
+    assert sizes == {"train": 148, "val": 33, "test": 32, "available": 213}
+    assert small.splits["train"][:3] == tuple(sorted(full.splits["train"]))[0:6:2]
+    assert small.splits["test"] == tuple(sorted(full.splits["test"]))[::3]
+    for pid in small.pids:
+        # every id keeps exactly its real cameras, with at most 4 images in each
+        assert small.cameras_of(pid) == full.cameras_of(pid)
+        for cam in small.cameras_of(pid):
+            assert small.counts[cam][pid] == min(4, full.counts[cam][pid])
+    assert set(small.splits["available"]) == set(small.pids)
+    # every test id is a query (infrared) and in the gallery of all-search (visible)
+    for pid in small.splits["test"]:
+        cams = set(small.cameras_of(pid))
+        assert cams & set(INFRARED_CAMERAS) and cams & set(VISIBLE_CAMERAS)
+    assert small.num_images() == 3_974
