@@ -1,7 +1,7 @@
 # The README's commands live here. Each target creates what it needs on a fresh machine.
 #   make run    the main job: the annotator app on the default data (http://127.0.0.1:8501)
 #   make test   lint + the whole test suite (what CI runs)
-#   make demo   the whole workflow on a tiny stand-in: generate, register, import ground
+#   make demo   the whole workflow on a small stand-in: generate, register, import ground
 #               truth, export, train (smoke preset), evaluate, print the table (CPU, minutes)
 
 VENV      ?= .venv
@@ -55,12 +55,13 @@ clean-venv:
 # stand-in -> database (register + ground truth) -> manifest -> checkpoint -> evaluation.
 DEMO        ?= runs/demo
 DEMO_DB     := sqlite:///$(abspath $(DEMO))/annotations.sqlite3
-DEMO_EPOCHS ?= 30
-DEMO_TRAIN  ?= --set "data.input_size=[64, 32]" --set optim.epochs=$(DEMO_EPOCHS)
+DEMO_SCALE  ?= small
+DEMO_EPOCHS ?= 40
+DEMO_TRAIN  ?= --set "data.input_size=[64, 32]" --set optim.epochs=$(DEMO_EPOCHS) --set data.batches_per_epoch=10
 
 demo: setup
 	rm -rf $(DEMO)
-	$(PY) -m paenet.cli.data synth --layout sysu --scale tiny --seed $(SEED) \
+	$(PY) -m paenet.cli.data synth --layout sysu --scale $(DEMO_SCALE) --seed $(SEED) \
 	  --out $(DEMO)/data/SYSU-MM01 --no-progress
 	$(PY) -m annotator.cli_labels --db $(DEMO_DB) register --name sysu-demo --kind sysu \
 	  $(DEMO)/data/SYSU-MM01
@@ -72,3 +73,5 @@ demo: setup
 	  $(DEMO_TRAIN) --set runtime.progress=false
 	$(PY) -m paenet.cli.eval --checkpoint $(DEMO)/run/checkpoints/final.pt \
 	  --manifest $(DEMO)/manifest --out $(DEMO)/eval
+	$(PY) -m paenet.cli.eval --checkpoint $(DEMO)/run/checkpoints/final.pt \
+	  --manifest $(DEMO)/manifest --out $(DEMO)/eval-gt --attributes gt

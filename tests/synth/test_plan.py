@@ -74,3 +74,16 @@ def test_regdb_trials_differ_and_follow_the_seed() -> None:
     c = make_plan(SynthConfig(layout="regdb", out=Path("x"), scale="tiny", seed=1)).text_files
     assert a == b and a != c
     assert a["idx/train_visible_1.txt"] != a["idx/train_visible_2.txt"]
+
+
+def test_small_plans() -> None:
+    sysu = make_plan(SynthConfig(layout="sysu", out=Path("unused"), scale="small"))
+    assert len(sysu.people) == 213 and len(sysu.jobs) == 3_974
+    assert sysu.notes["split_sizes"] == {"train": 148, "val": 33, "test": 32, "available": 213}
+    assert max(Counter((j.pid, j.camera) for j in sysu.jobs).values()) == 4
+    # every 3rd official test id: 6, (10, 17,) 21, …
+    assert sysu.text_files["exp/test_id.txt"].split(",")[:2] == ["6", "21"]
+    reg = make_plan(SynthConfig(layout="regdb", out=Path("unused"), scale="small"))
+    assert len(reg.people) == 206 and len(reg.jobs) == 206 * 8
+    rel = regdb.idx_file(Path(), "test", Modality.INFRARED, 1).as_posix()
+    assert len({line.split(" ")[1] for line in reg.text_files[rel].splitlines()}) == 103

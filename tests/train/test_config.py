@@ -32,6 +32,7 @@ def test_official_code_and_smoke_differ_where_documented():
     smoke = preset_config("smoke")
     assert smoke.model.backbone == "resnet18" and smoke.model.pretrained == "none"
     assert smoke.optim.epochs == 1 and smoke.data.batches_per_epoch == 4
+    assert smoke.optim.backbone_lr_mult == 1.0  # random init: no reduced backbone rate
     assert set(PRESETS) == {"paper", "official-code", "smoke"}
 
 
