@@ -8,7 +8,11 @@ smoke`` with ``DEMO_TRAIN`` → ``paenet-eval``'s evaluation of every test proto
 configuration, freshly initialised), both evaluated here on the demo's **test protocol**
 (32 identities never seen in training; all-search and indoor-search single-shot, mean
 over the 10 trials) with the manifest's attributes (``gt``, the paper's protocol).
-Measured: rank-1 0.77 and mAP 0.72 (all-search) against 0.04 and 0.08 untrained.
+Measured: rank-1 0.77 and mAP 0.72 (all-search) against 0.04 and 0.08 untrained. How
+far PAE gets in 400 steps depends on the training seed (the study's seeds 0, 1, 2 gave
+all-search rank-1 0.77, 0.19, 0.58 and mAP 0.68, 0.19, 0.54); the margins asserted are
+ones the weakest of them clears, and an unchanged untrained model does not (a PAE that
+ignores its attributes scored 0.046 / 0.087 here and failed this test).
 
 What that learning is, at this budget (400 steps of 16 images from random weights, about
 1.6 passes over the 3,974 images): PAE has learned to embed the attributes it is fed;
@@ -108,5 +112,6 @@ def test_demo_path_runs_and_training_beats_an_untrained_model(tmp_path: Path) ->
                 setting, source, t["rank1"], t["mAP"], u["rank1"], u["mAP"],
             )  # fmt: skip
         t, u = scores["trained", "gt"][setting], scores["untrained", "gt"][setting]
-        assert t["rank1"] > u["rank1"] + 0.25, setting
-        assert t["mAP"] > u["mAP"] + 0.25, setting
+        # margins that the weakest of three training seeds measured still clears
+        assert t["rank1"] > u["rank1"] + 0.10, setting
+        assert t["mAP"] > u["mAP"] + 0.08, setting
