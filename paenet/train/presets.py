@@ -44,8 +44,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "workers": 0,
             "persistent_workers": False,
         },
-        # A random-init backbone learns at the base rate (0.1x is for ImageNet weights:
-        # measured on the small stand-in, 0.1x leaves the backbone nearly untrained).
+        # A random-init backbone learns at the base rate: the paper's 0.1x protects
+        # ImageNet weights, which this preset does not load.
         "optim": {
             "epochs": 1,
             "warmup_epochs": 0,
