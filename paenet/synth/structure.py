@@ -13,7 +13,7 @@ one visible AND one infrared camera: the dataset's 491 "available" ids. Of those
 296 are train and 96 test, which leaves exactly 99, the size of the real val list;
 train + those 99 then hold 22,258 RGB and 11,909 IR images, the published train+val
 totals. So the stand-in's val ids are those 99 (no random choice is involved) and
-``available`` is the 491 cross-modality ids. Rebuild the bundled file with::Rebuild the bundled file with::
+``available`` is the 491 cross-modality ids. Rebuild the bundled file with::
 
     python -m paenet.synth.structure ../shared/reference/sysu-mm01-official
 """
