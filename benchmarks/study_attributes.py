@@ -34,6 +34,8 @@ from pathlib import Path
 
 import common  # noqa: F401  (puts the repository on sys.path)
 
+from paenet.synth.config import SCALES
+
 VARIANTS: dict[str, tuple[list[str], tuple[str, ...]]] = {
     "baseline": (["model.pae=false", "model.aal=false"], ("predicted",)),
     "paenet": ([], ("gt", "predicted", "backbone")),
@@ -122,46 +124,26 @@ def train_and_evaluate(
 
 
 def attributes_only(manifest: Path, seed: int = 0) -> list[dict[str, object]]:
-    """The reference row: retrieval by the manifest's attribute labels alone, no image.
-
-    Distance = number of differing attributes between query and gallery image, ties broken
-    by a seeded jitter (below 1, so it never reorders different distances). This is what
-    a model that only looked up the attributes it is fed would score with ``gt``.
-    """
-    import numpy as np
-
+    """The reference row: retrieval by the manifest's attribute labels alone, no image
+    (:mod:`paenet.evaluation.attribute_reference`), mean over the trials of each setting."""
     from paenet.data.manifest import load_manifest
-    from paenet.evaluation.metrics import evaluate_distances
-    from paenet.evaluation.runner import setting_of
+    from paenet.evaluation.attribute_reference import evaluate_attributes_only
+    from paenet.evaluation.runner import setting_of, summarize
 
     m = load_manifest(manifest)
-    rng = np.random.default_rng(seed)
-    per_setting: dict[str, list[dict[str, float]]] = {}
-    for protocol in m.protocols():
-        setting = setting_of(protocol)
-        if setting not in SETTINGS:
-            continue
-        q, g = m.attributes_of(protocol.query), m.attributes_of(protocol.gallery)
-        if (q < 0).any() or (g < 0).any():
-            raise ValueError("the attributes-only reference needs every test attribute known")
-        d = (q[:, None, :] != g[None, :, :]).sum(axis=2).astype(np.float64)
-        d += rng.uniform(0.0, 0.5, size=d.shape)
-        metrics = evaluate_distances(d, protocol).as_dict()
-        per_setting.setdefault(setting, []).append({k: float(metrics[k]) for k in METRICS})
-    rows = []
-    for setting, trials in per_setting.items():
-        rows.append(
-            {
-                "variant": "attributes-only",
-                "source": "gt",
-                "seed": seed,
-                "setting": setting,
-                **{k: statistics.mean(t[k] for t in trials) for k in METRICS},
-                "head_balanced_accuracy": None,
-                "train_seconds": 0.0,
-            }
-        )
-    return rows
+    protocols = [p for p in m.protocols() if setting_of(p) in SETTINGS]
+    return [
+        {
+            "variant": "attributes-only",
+            "source": "gt",
+            "seed": seed,
+            "setting": s.setting,
+            **{k: s.mean[k] for k in METRICS},
+            "head_balanced_accuracy": None,
+            "train_seconds": 0.0,
+        }
+        for s in summarize(evaluate_attributes_only(protocols, m.attributes_of, seed))
+    ]
 
 
 def aggregate(rows: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -270,7 +252,7 @@ def plot(summary: list[dict[str, object]], path: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/study"))
-    parser.add_argument("--scale", choices=("tiny", "small", "full"), default="small")
+    parser.add_argument("--scale", choices=SCALES, default="small")
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=list(VARIANTS))

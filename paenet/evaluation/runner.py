@@ -99,20 +99,22 @@ def evaluate_protocols(
             dist = np.take(full, np.searchsorted(columns, g_rows), axis=1)
         else:
             dist = -(bank.features[q_rows] @ bank.features[g_rows].T)
-        metrics = evaluate_distances(dist, proto, max_rank)
-        trial = proto.params.get("trial")
-        sampling = proto.params.get("sampling")
-        out.append(
-            ProtocolResult(
-                protocol=proto.name,
-                setting=setting_of(proto),
-                trial=None if trial is None else int(trial),  # type: ignore[call-overload]
-                sampling=None if sampling is None else str(sampling),
-                metrics=metrics,
-            )
-        )
-        log.debug("%s: %s", proto.name, metrics.as_dict())
+        out.append(protocol_result(proto, evaluate_distances(dist, proto, max_rank)))
+        log.debug("%s: %s", proto.name, out[-1].metrics.as_dict())
     return out
+
+
+def protocol_result(proto: TestProtocol, metrics: RetrievalMetrics) -> ProtocolResult:
+    """``metrics`` of ``proto`` labelled with its setting, trial and sampling."""
+    trial = proto.params.get("trial")
+    sampling = proto.params.get("sampling")
+    return ProtocolResult(
+        protocol=proto.name,
+        setting=setting_of(proto),
+        trial=None if trial is None else int(trial),  # type: ignore[call-overload]
+        sampling=None if sampling is None else str(sampling),
+        metrics=metrics,
+    )
 
 
 def summarize(results: Sequence[ProtocolResult]) -> list[SettingSummary]:
