@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -26,6 +27,9 @@ from torch import Tensor
 from paenet.attributes import LabelValue
 from paenet.data.records import Modality
 from paenet.model.output import PAENetOutput
+
+MetricFeature = Literal["pooled", "normalized", "neck"]
+METRIC_FEATURES: tuple[str, ...] = ("pooled", "normalized", "neck")
 
 
 class BatchLayoutError(ValueError):
@@ -50,6 +54,13 @@ class LossConfig:
 
     ``attribute_weight`` is the paper's λ (AAL's BCE); ``predicted_attribute_weight``
     weighs the attribute-recognition head's BCE. A weight of 0 drops the term.
+
+    ``metric_feature``: what the triplet and MMD terms measure. ``"pooled"`` (the
+    paper's and MMD-ReID's: the identity feature before the BN neck) has a free scale:
+    from random weights the cheapest way to lower [margin + d(a, p) − d(a, n)]_+ is to
+    shrink every distance, and the features collapse (``docs/training.md``).
+    ``"normalized"`` measures the L2-normalised feature (distances on the unit sphere,
+    the scale cannot shrink); ``"neck"`` the BN-neck output (the retrieval feature).
     """
 
     id_weight: float = 1.0
@@ -63,6 +74,7 @@ class LossConfig:
     mmd_subtract_margin: bool = False
     attribute_weight: float = 1.0
     predicted_attribute_weight: float = 1.0
+    metric_feature: MetricFeature = "pooled"
 
     def __post_init__(self) -> None:
         for name in (
@@ -80,6 +92,10 @@ class LossConfig:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.mmd_kernels < 1 or self.mmd_kernel_mul <= 0:
             raise ValueError("mmd_kernels must be >= 1 and mmd_kernel_mul > 0")
+        if self.metric_feature not in METRIC_FEATURES:
+            raise ValueError(
+                f"metric_feature must be one of {list(METRIC_FEATURES)}, got {self.metric_feature!r}"
+            )
 
 
 @dataclass(frozen=True, eq=False)
@@ -249,6 +265,19 @@ def masked_attribute_bce(logits: Tensor, targets: Tensor) -> Tensor:
     return F.binary_cross_entropy_with_logits(logits[known], targets[known].to(logits.dtype))
 
 
+def metric_features(output: PAENetOutput, metric_feature: str = "pooled") -> Tensor:
+    """The (B, C) feature the triplet and MMD terms measure (:class:`LossConfig`)."""
+    if metric_feature == "pooled":
+        return output.pooled
+    if metric_feature == "normalized":
+        return F.normalize(output.pooled, dim=1)
+    if metric_feature == "neck":
+        return output.retrieval
+    raise ValueError(
+        f"metric_feature must be one of {list(METRIC_FEATURES)}, got {metric_feature!r}"
+    )
+
+
 def paenet_losses(
     output: PAENetOutput,
     labels: Tensor,
@@ -258,7 +287,8 @@ def paenet_losses(
 ) -> LossTerms:
     """All losses of one training batch (layout checked first).
 
-    Terms: ``id`` (on ``identity_logits``), ``triplet`` and ``mmd`` (on ``pooled``),
+    Terms: ``id`` (on ``identity_logits``), ``triplet`` and ``mmd`` (on
+    :func:`metric_features`: ``pooled`` by default),
     ``attribute`` (AAL's logits, when the model has AAL) and ``predicted_attribute``
     (the recognition head's, when the model has it). Zero-weight terms are not computed.
 
@@ -275,6 +305,7 @@ def paenet_losses(
     """
     config = config or LossConfig()
     layout = check_layout(labels, modality)
+    metric = metric_features(output, config.metric_feature)
     unweighted: dict[str, Tensor] = {}
     weights: dict[str, float] = {}
     skipped: dict[str, str] = {}
@@ -292,13 +323,13 @@ def paenet_losses(
     add(
         "triplet",
         config.triplet_weight,
-        lambda: hetero_center_triplet_loss(output.pooled, layout, config.triplet_margin),
+        lambda: hetero_center_triplet_loss(metric, layout, config.triplet_margin),
     )
     add(
         "mmd",
         config.mmd_weight,
         lambda: margin_mmd_loss(
-            output.pooled,
+            metric,
             layout,
             config.mmd_margin,
             config.mmd_kernels,

@@ -18,7 +18,7 @@ from paenet.model.config import (
     resolve_attribute_source,
 )
 from paenet.model.diagnostics import LeakReport, aal_leak, aal_leak_on_maps
-from paenet.model.output import PAENetOutput
+from paenet.model.output import Inference, PAENetOutput
 from paenet.model.pae import PAEHead, PAEResult
 from paenet.model.paenet import PAENet
 from paenet.model.pooling import BNNeck, GeM
@@ -35,6 +35,7 @@ __all__ = [
     "AttributeSource",
     "BNNeck",
     "GeM",
+    "Inference",
     "LeakReport",
     "PAEHead",
     "PAENet",

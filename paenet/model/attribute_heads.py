@@ -33,12 +33,22 @@ class AttributeRecognitionHead(nn.Module):
     """Predicts the n attributes from the pooled backbone feature alone: (B, C) -> (B, n).
 
     Needs no attribute input, so at test time its probabilities can replace ground truth
-    (``attribute_source="predicted"``). Layer norm rather than batch norm, so any batch
-    size (even 1) works in training.
+    (``attribute_source="predicted"``).
+
+    ``normalize_input``: a batch norm without affine parameters standardises f^m per
+    channel first (batch statistics in training, running ones in eval). GeM features
+    after a ReLU share a large positive mean; what tells images apart is a small
+    variation around it, which a linear layer on the raw feature sees only as a shift of
+    one constant (the head then predicts the majority value of every attribute). In
+    training the batch must then hold at least 2 images (the trainer's holds 2·P·K).
+    The hidden layer keeps a layer norm (per image).
     """
 
-    def __init__(self, channels: int, num_attributes: int, hidden: int = 512):
+    def __init__(
+        self, channels: int, num_attributes: int, hidden: int = 512, normalize_input: bool = True
+    ):
         super().__init__()
+        self.input_norm = nn.BatchNorm1d(channels, affine=False) if normalize_input else None
         self.net = nn.Sequential(
             nn.Linear(channels, hidden),
             nn.LayerNorm(hidden),
@@ -47,4 +57,6 @@ class AttributeRecognitionHead(nn.Module):
         )
 
     def forward(self, pooled: Tensor) -> Tensor:
+        if self.input_norm is not None:
+            pooled = self.input_norm(pooled)
         return self.net(pooled)

@@ -51,15 +51,22 @@ def imagenet_weight_candidates(depth: str) -> list[Path]:
     return [checkpoints / url.rsplit("/", 1)[-1] for url in _FACTORIES[depth][1]]
 
 
+def _how_to_provide(depth: str, verb: str = "pass its path") -> str:
+    """The paenet-train command-line ways to give ``depth``'s weights (or to go without)."""
+    return (
+        f"{verb} with --set model.pretrained=/path/to/{depth}.pth, or train from "
+        "random weights with --set model.pretrained=none"
+    )
+
+
 def _missing_weights_message(depth: str, candidates: list[Path]) -> str:
     urls = _FACTORIES[depth][1]
     return (
         f"ImageNet weights for {depth} not found; looked for "
         f"{', '.join(str(c) for c in candidates)}. This code never downloads. Either "
         f"copy the file (download {urls[0]} on a machine with internet access) into "
-        f"{candidates[0].parent}/ (or set TORCH_HOME), or pass its path as "
-        "pretrained='/path/to/weights.pth', or use pretrained='none' "
-        "for random initialisation."
+        f"{candidates[0].parent}/ (the torch hub checkpoints folder; TORCH_HOME moves "
+        f"it), or {_how_to_provide(depth)}."
     )
 
 
@@ -81,9 +88,13 @@ def load_resnet_state(depth: str, pretrained: str) -> dict[str, Tensor] | None:
     else:
         path = Path(pretrained).expanduser()
         if not path.is_file():
+            how = _how_to_provide(depth, "give its right path")
             raise PretrainedWeightsNotFoundError(
-                f"pretrained weights file {path} does not exist; give the path to a "
-                f"torchvision {depth} state dict, 'imagenet' (torch cache) or 'none'"
+                f"pretrained weights file {path} does not exist; it must be a torchvision "
+                f"{depth} state dict (download {_FACTORIES[depth][1][0]} on a machine "
+                f"with internet access). Either {how}, or use "
+                "--set model.pretrained=imagenet to read it from "
+                f"{imagenet_weight_candidates(depth)[0].parent}/ (TORCH_HOME moves it)."
             )
     state = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):

@@ -123,6 +123,11 @@ class PAENetConfig:
         ffn_dim: hidden width of Embedding-I's feed-forward network.
         aal_dim: width of the AAL attribute features f_atr,i.
         attribute_head_dim: hidden width of the attribute-recognition head.
+        attribute_head_norm: the head first normalises f^m per channel over the batch
+            (a batch norm without affine parameters). Without it the head reads f^m raw,
+            whose per-image variation can be a few percent of its shared mean, and then
+            predicts one constant per attribute (``docs/training.md``, diagnosis).
+            Checkpoints written before this option load with ``False``.
         attention_dropout: dropout inside the attention (0 = deterministic).
     """
 
@@ -144,6 +149,7 @@ class PAENetConfig:
     ffn_dim: int = 1024
     aal_dim: int = 256
     attribute_head_dim: int = 512
+    attribute_head_norm: bool = True
     attention_dropout: float = 0.0
 
     def __post_init__(self) -> None:

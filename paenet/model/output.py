@@ -29,6 +29,9 @@ class PAENetOutput:
             computed from gates that, by default, saw the fed attributes).
         predicted_attribute_logits: (B, n) the recognition head's logits, or ``None``
             without the head.
+        feature_map: (B, C, h, w) the backbone's output map that every head read
+            (:meth:`PAENet.forward` fills it; the trainer's instruments measure each loss
+            term's gradient there). ``None`` when the output was built without it.
     """
 
     retrieval: Tensor
@@ -38,3 +41,18 @@ class PAENetOutput:
     backbone_retrieval: Tensor
     attribute_logits: Tensor | None
     predicted_attribute_logits: Tensor | None
+    feature_map: Tensor | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Inference:
+    """What :meth:`PAENet.infer` returns for B images.
+
+    Attributes:
+        retrieval: (B, C) the retrieval feature of the chosen attribute source.
+        attribute_logits: (B, n) the attribute-recognition head's logits, or ``None``
+            without the head.
+    """
+
+    retrieval: Tensor
+    attribute_logits: Tensor | None

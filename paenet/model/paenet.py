@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from paenet.model.attribute_heads import AttributeAuxiliaryLearning, AttributeRecognitionHead
 from paenet.model.backbone import TwoStreamResNet
 from paenet.model.config import AttributeSource, PAENetConfig, resolve_attribute_source
-from paenet.model.output import PAENetOutput
+from paenet.model.output import Inference, PAENetOutput
 from paenet.model.pae import PAEHead
 from paenet.model.pooling import BNNeck, GeM
 
@@ -65,7 +65,12 @@ class PAENet(nn.Module):
             else None
         )
         self.attribute_head = (
-            AttributeRecognitionHead(channels, config.num_attributes, config.attribute_head_dim)
+            AttributeRecognitionHead(
+                channels,
+                config.num_attributes,
+                config.attribute_head_dim,
+                normalize_input=config.attribute_head_norm,
+            )
             if config.attribute_head
             else None
         )
@@ -114,6 +119,7 @@ class PAENet(nn.Module):
             backbone_retrieval=backbone_retrieval,
             attribute_logits=self._aal_logits(feature_map, f_m, gates),
             predicted_attribute_logits=predicted,
+            feature_map=feature_map,
         )
 
     def _aal_logits(self, feature_map: Tensor, f_m: Tensor, gates: Tensor | None) -> Tensor | None:
@@ -136,7 +142,18 @@ class PAENet(nn.Module):
         attribute_source: AttributeSource = "predicted",
         attributes: Tensor | None = None,
     ) -> Tensor:
-        """The retrieval feature (B, C), computing only what it needs (no AAL, no logits).
+        """The retrieval feature (B, C): :meth:`infer`'s ``retrieval``."""
+        return self.infer(images, modality, attribute_source, attributes).retrieval
+
+    def infer(
+        self,
+        images: Tensor,
+        modality: Tensor,
+        attribute_source: AttributeSource = "predicted",
+        attributes: Tensor | None = None,
+    ) -> Inference:
+        """The retrieval feature and the attribute head's logits, computing only what they
+        need (no AAL, no identity logits).
 
         ``attribute_source``: ``"gt"`` feeds ``attributes`` (required; the paper's
         protocol), ``"predicted"`` feeds the attribute head's probabilities (needs
@@ -150,22 +167,23 @@ class PAENet(nn.Module):
         source = resolve_attribute_source(attribute_source)
         feature_map = self.backbone(images, modality)
         f_m = self.pool(feature_map)
+        logits = self.attribute_head(f_m) if self.attribute_head is not None else None
         if self.pae is None:
-            return self.neck(f_m)
+            return Inference(self.neck(f_m), logits)
         if source == "backbone":
             assert self.backbone_neck is not None
-            return self.backbone_neck(f_m)
+            return Inference(self.backbone_neck(f_m), logits)
         if source == "gt":
             if attributes is None:
                 raise ValueError("attribute_source='gt' needs the attributes tensor")
             values = attributes
         else:
-            if self.attribute_head is None:
+            if logits is None:
                 raise ValueError(
                     "attribute_source='predicted' needs a model built with attribute_head=True"
                 )
-            values = torch.sigmoid(self.attribute_head(f_m))
-        return self.neck(self.pool(self.pae(feature_map, values).identity_map))
+            values = torch.sigmoid(logits)
+        return Inference(self.neck(self.pool(self.pae(feature_map, values).identity_map)), logits)
 
     def _attribute_values(
         self, attributes: Tensor | None, predicted: Tensor | None, batch: int

@@ -117,6 +117,8 @@ def read_checkpoint(path: Path | str, map_location: str | torch.device = "cpu") 
 def model_config_from_dict(data: dict[str, Any]) -> PAENetConfig:
     """Inverse of :meth:`PAENetConfig.to_dict` (lists back to tuples)."""
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    # Written before the option existed: those heads read f^m without normalisation.
+    values.setdefault("attribute_head_norm", False)
     return PAENetConfig(**values)
 
 

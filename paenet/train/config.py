@@ -19,6 +19,8 @@ from paenet.model.config import BACKBONES, AALGates
 PaeFeed = Literal["gt", "predicted", "mix"]
 AmpMode = Literal["auto", "bf16", "fp16", "off"]
 NormalizeWhere = Literal["device", "worker"]
+OptimizerName = Literal["sgd", "adam", "adamw"]
+ScheduleName = Literal["step", "cosine"]
 ValSource = Literal["predicted", "gt", "backbone"]
 
 IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
@@ -47,6 +49,8 @@ class DataConfig:
             See :mod:`paenet.train.validation` (writes ``checkpoints/best.pt``).
         val_attribute_source: attributes the validation features use (``predicted``,
             ``gt`` or ``backbone``).
+        val_every: score the validation split every this many epochs (and after the
+            last one).
         input_size: (height, width) every image is resized to before augmentation.
         pad: zero padding (pixels) before the random crop back to ``input_size``.
         flip: horizontal flip with probability 0.5.
@@ -70,6 +74,7 @@ class DataConfig:
     trial: int | None = None
     val_split: str | None = None
     val_attribute_source: ValSource = "predicted"
+    val_every: int = 1
     input_size: tuple[int, int] = (288, 144)
     pad: int = 10
     flip: bool = True
@@ -94,6 +99,7 @@ class DataConfig:
             f"data.trial must be 1..10 or null, got {self.trial}",
         )
         _check(self.val_split != "test", "data.val_split must never be 'test'")
+        _check(self.val_every >= 1, f"data.val_every must be >= 1, got {self.val_every}")
         _check(
             self.val_split is None or self.val_split not in self.splits,
             f"data.val_split {self.val_split!r} is also a training split {list(self.splits)}",
@@ -138,6 +144,7 @@ class ModelConfig:
     ffn_dim: int = 1024
     aal_dim: int = 256
     attribute_head_dim: int = 512
+    attribute_head_norm: bool = True
     attention_dropout: float = 0.0
 
     def __post_init__(self) -> None:
@@ -156,6 +163,14 @@ class LossSettings(LossConfig):
         attribute_head_to_backbone: ``False`` (default, the paper's objective for the
             backbone): the attribute-recognition head learns from a detached f^m, so its
             BCE never moves the backbone. ``True`` lets it train the backbone too.
+        metric_start: fraction of the run's epochs (``optim.epochs``) during which the
+            triplet and MMD weights are 0: the identity and attribute losses alone first
+            give the features an identity structure for the metric terms to refine
+            (``docs/training.md``, why a run collapses). 0 = from the first step (the
+            paper). The first metric epoch is ``round(metric_start · epochs)``.
+        metric_ramp: fraction of the epochs over which the triplet and MMD weights then
+            ramp linearly to their full value (``round(metric_ramp · epochs)`` epochs;
+            0 = full at once).
         pae_feed: what PAE is fed in training: ``"gt"`` labels (the paper), the head's
             ``"predicted"`` (detached) probabilities, or a per-batch ``"mix"`` that feeds
             predictions with a probability ramping linearly from ``mix_start`` (first
@@ -163,12 +178,17 @@ class LossSettings(LossConfig):
     """
 
     attribute_head_to_backbone: bool = False
+    metric_start: float = 0.0
+    metric_ramp: float = 0.0
     pae_feed: PaeFeed = "gt"
     mix_start: float = 0.0
     mix_end: float = 1.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        for name in ("metric_start", "metric_ramp"):
+            value = getattr(self, name)
+            _check(0.0 <= value <= 1.0, f"loss.{name} must be in [0, 1], got {value}")
         for name in ("mix_start", "mix_end"):
             value = getattr(self, name)
             _check(0.0 <= value <= 1.0, f"loss.{name} must be in [0, 1], got {value}")
@@ -176,13 +196,23 @@ class LossSettings(LossConfig):
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """SGD with a per-epoch schedule: linear warm-up, then steps.
+    """The optimiser and its per-epoch schedule: linear warm-up, then steps or a cosine.
 
     The learning-rate factor of epoch e (0-based) is ``(e + 1) / warmup_epochs`` during
-    warm-up, then ``gamma ** (number of milestones <= e)``; the backbone's group runs at
-    ``backbone_lr_mult`` times the base rate.
+    warm-up; then, with ``schedule="step"`` (the paper's), ``gamma ** (number of
+    milestones <= e)``; with ``"cosine"``, ``min_factor + (1 − min_factor)·(1 + cos(π·t))/2``
+    with t the fraction of the post-warm-up epochs already done. The backbone's group
+    runs at ``backbone_lr_mult`` times the base rate.
+
+    ``optimizer``: ``"sgd"`` (the paper's: ``momentum``, ``nesterov``), ``"adam"`` or
+    ``"adamw"`` (``betas`` 0.9/0.999; ``momentum`` and ``nesterov`` unused). With
+    ``"adam"`` the weight decay is the L2 term added to the gradient, with ``"adamw"``
+    it is decoupled.
     """
 
+    optimizer: OptimizerName = "sgd"
+    schedule: ScheduleName = "step"
+    min_factor: float = 0.0
     epochs: int = 80
     lr: float = 0.1
     momentum: float = 0.9
@@ -201,7 +231,14 @@ class OptimConfig:
             list(self.milestones) == sorted(self.milestones),
             f"optim.milestones must be increasing, got {list(self.milestones)}",
         )
-        _check(not self.nesterov or self.momentum > 0, "optim.nesterov needs optim.momentum > 0")
+        _check(
+            self.optimizer != "sgd" or not self.nesterov or self.momentum > 0,
+            "optim.nesterov needs optim.momentum > 0",
+        )
+        _check(
+            0.0 <= self.min_factor <= 1.0,
+            f"optim.min_factor must be in [0, 1], got {self.min_factor}",
+        )
 
 
 @dataclass(frozen=True)
@@ -216,6 +253,11 @@ class RuntimeConfig:
         channels_last: NHWC memory format on CUDA.
         compile: wrap the model in ``torch.compile``.
         log_every: steps between metrics.jsonl / TensorBoard lines.
+        probe_every: steps between measurements of the training instruments
+            (:mod:`paenet.train.health`: each term's gradient at the backbone output,
+            the features' spread, effective rank and centre distances, the attribute
+            logits' spread), logged on that step's line; 0 = never. Each costs about one
+            extra backward pass through the heads (not the backbone).
         progress: tqdm progress bars (rank 0).
         stop_after_steps: stop (with a checkpoint) after this many steps in total,
             as if interrupted; ``None`` runs to the end.
@@ -229,12 +271,14 @@ class RuntimeConfig:
     channels_last: bool = True
     compile: bool = False
     log_every: int = 10
+    probe_every: int = 50
     progress: bool = True
     stop_after_steps: int | None = None
     threads: int | None = None
 
     def __post_init__(self) -> None:
         _check(self.log_every >= 1, "runtime.log_every must be >= 1")
+        _check(self.probe_every >= 0, "runtime.probe_every must be >= 0")
         _check(self.threads is None or self.threads >= 1, "runtime.threads must be >= 1 or null")
         _check(
             self.stop_after_steps is None or self.stop_after_steps >= 1,

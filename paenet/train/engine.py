@@ -27,6 +27,7 @@ from paenet.train import distributed as D
 from paenet.train.checkpoint import build_model, read_checkpoint, save_checkpoint
 from paenet.train.config import SECTIONS, RunConfig, to_dict
 from paenet.train.data import DecodedCache, TrainDataset, TrainImages, build_loader
+from paenet.train.health import COLLAPSE_RELATIVE_STD
 from paenet.train.logs import RunLog, plot_metrics, write_text_atomic
 from paenet.train.sampler import CrossModalitySampler
 from paenet.train.steps import (
@@ -266,7 +267,6 @@ def _train(
         write_text_atomic(run_dir / "run.json", json.dumps(run_info, indent=2) + "\n")
         run_log = RunLog(run_dir, resume_step=step if ckpt is not None else None)
 
-    losses = loss_config(config.loss)
     batch_images = 2 * data.num_ids * data.per_modality * info.world_size
 
     def payload(
@@ -304,6 +304,7 @@ def _train(
 
     stopped = False
     warned: set[str] = set()
+    collapse_warned: set[int] = set()
     try:
         while epoch < optim.epochs and not stopped:
             sampler.set_epoch(epoch)
@@ -326,6 +327,8 @@ def _train(
             for batch in loader:
                 step += 1
                 batch_in_epoch += 1
+                probing = rt.probe_every > 0 and step % rt.probe_every == 0 and info.is_main
+                logging_now = probing or step % rt.log_every == 0 or batch_in_epoch == len(sampler)
                 result = train_step(
                     net,
                     normalize_batch(batch.images, device, channels_last),
@@ -334,11 +337,23 @@ def _train(
                     batch.attributes.to(device, non_blocking=True),
                     optimizer=optimizer,
                     scaler=scaler,
-                    losses=losses,
+                    losses=loss_config(config.loss, epoch, optim.epochs),
                     feed_predicted=feeds_predicted(epoch, step, optim.epochs, config.loss, rt.seed),
                     dtype=dtype,
                     step=step,
+                    probe=probing,
                 )
+                if result.diagnostics.get("health/collapsed") and epoch not in collapse_warned:
+                    collapse_warned.add(epoch)
+                    log.warning(
+                        "step %d: the features have collapsed (relative spread %.3f < %.2f, "
+                        "effective rank %.1f): the images of a batch are nearly one point; "
+                        "see docs/training.md, 'Why a run collapses'",
+                        step,
+                        result.diagnostics["health/relative_std"],
+                        COLLAPSE_RELATIVE_STD,
+                        result.diagnostics["health/effective_rank"],
+                    )
                 for name, reason in result.skipped.items():
                     if name not in warned:
                         warned.add(name)
@@ -348,7 +363,7 @@ def _train(
                 for k, v in result.values.items():
                     sums[k] = sums.get(k, 0.0) + v
                 bar.update(1)
-                if step % rt.log_every == 0 or batch_in_epoch == len(sampler):
+                if logging_now:
                     now = time.perf_counter()
                     rate = window * batch_images / max(now - t_window, 1e-9)
                     t_window, window = now, 0
@@ -366,6 +381,7 @@ def _train(
                                 "fed_predicted": result.fed_predicted,
                                 "skipped": sorted(result.skipped),
                                 **{f"loss/{k}": v for k, v in result.values.items()},
+                                **result.diagnostics,
                             }
                         )
                 if rt.stop_after_steps is not None and step >= rt.stop_after_steps:
@@ -386,13 +402,25 @@ def _train(
             D.broadcast_buffers(model, info)
             if info.is_main:
                 scores: dict[str, float] = {}
-                if val is not None:
-                    metrics = evaluate(
+                if val is not None and (epoch % data.val_every == 0 or epoch == optim.epochs):
+                    validation = evaluate(
                         model, val, data.input_size, device, data.val_attribute_source
                     )
-                    scores = {f"val/{k}": float(v) for k, v in metrics.as_dict().items()}
-                    if best_val is None or metrics.mAP > best_val:
-                        best_val = metrics.mAP
+                    scores = validation.as_dict()
+                    log.info(
+                        "epoch %d: validation rank-1 %.2f %%, mAP %.2f %%, attribute head "
+                        "balanced accuracy %s (%s split, %s attributes)",
+                        epoch,
+                        100 * validation.retrieval.rank(1),
+                        100 * validation.retrieval.mAP,
+                        "n/a"
+                        if validation.attribute_balanced_accuracy is None
+                        else f"{100 * validation.attribute_balanced_accuracy:.1f} %",
+                        data.val_split,
+                        data.val_attribute_source,
+                    )
+                    if best_val is None or validation.retrieval.mAP > best_val:
+                        best_val = validation.retrieval.mAP
                         state = payload("best", sampler.next_epoch_state(epoch), epoch, 0)
                         state["extra"]["validation"] = scores
                         save_checkpoint(ckpt_dir / "best.pt", state)

@@ -62,7 +62,10 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
 
 
 def plot_metrics(metrics_path: Path, out_dir: Path) -> list[Path]:
-    """``losses.png`` (every loss term against the step) and ``lr.png``; returns the paths."""
+    """``losses.png`` (every loss term against the step), ``lr.png``, ``health.png`` (the
+    ``grad/*`` and ``health/*`` instruments, :mod:`paenet.train.health`) and, with
+    validation scores, ``validation.png`` (rank-1, mAP, the attribute head's balanced
+    accuracy against the epoch); returns the paths written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -97,7 +100,61 @@ def plot_metrics(metrics_path: Path, out_dir: Path) -> list[Path]:
     fig.savefig(out_dir / "lr.png", dpi=100)
     plt.close(fig)
     written.append(out_dir / "lr.png")
+    health = _panels(plt, steps, records, ("grad/", "health/"), "step", out_dir / "health.png")
+    written.extend(health)
+    epochs = [r for r in read_metrics(metrics_path) if r.get("kind") == "epoch" and "val/mAP" in r]
+    if epochs:
+        written.extend(
+            _panels(
+                plt,
+                [r["epoch"] + 1 for r in epochs],
+                epochs,
+                ("val/",),
+                "epoch",
+                out_dir / "validation.png",
+                keys=("val/rank1", "val/mAP", "val/attribute_balanced_accuracy"),
+            )
+        )
     return written
+
+
+def _panels(
+    plt: Any,
+    xs: list[int],
+    records: list[dict[str, Any]],
+    prefixes: tuple[str, ...],
+    xlabel: str,
+    path: Path,
+    keys: tuple[str, ...] | None = None,
+) -> list[Path]:
+    """One small panel per metric whose name starts with one of ``prefixes`` (or each of
+    ``keys`` present); nothing when no record has one."""
+    names = (
+        [k for k in keys if any(k in r for r in records)]
+        if keys
+        else sorted({k for r in records for k in r if k.startswith(prefixes)})
+    )
+    if not names:
+        return []
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 2.6 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        points = [(x, r[name]) for x, r in zip(xs, records) if name in r]
+        ax.plot(
+            [p[0] for p in points], [p[1] for p in points], marker="." if len(points) < 30 else None
+        )
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.grid(alpha=0.3)
+        if name.startswith("grad/"):
+            ax.set_yscale("symlog", linthresh=1e-6)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return [path]
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -77,16 +77,40 @@ def test_bad_inputs_raise_clear_errors():
         net(torch.randn(2, 3, 64, 32), torch.tensor([0, 2]))
 
 
-def test_missing_imagenet_weights_explain_how_to_provide_them(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    ("depth", "url"),
+    [
+        ("resnet50", "https://download.pytorch.org/models/resnet50-0676ba61.pth"),
+        ("resnet18", "https://download.pytorch.org/models/resnet18-f37072fd.pth"),
+    ],
+)
+def test_missing_imagenet_weights_explain_how_to_provide_them(tmp_path, monkeypatch, depth, url):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(PretrainedWeightsNotFoundError) as err:
-        build_resnet("resnet50", "imagenet")
+        build_resnet(depth, "imagenet")
     message = str(err.value)
-    assert "resnet50-0676ba61.pth" in message
-    assert "pretrained='none'" in message
-    assert str(tmp_path) in message
-    with pytest.raises(PretrainedWeightsNotFoundError, match="does not exist"):
+    # Where it looked (the torch hub checkpoints folder under TORCH_HOME) and what to fetch.
+    assert str(tmp_path / "hub" / "checkpoints") in message
+    assert url.rsplit("/", 1)[-1] in message
+    assert url in message
+    assert "never downloads" in message
+    assert "TORCH_HOME" in message
+    # The paenet-train command-line forms, not Python keyword arguments.
+    assert f"--set model.pretrained=/path/to/{depth}.pth" in message
+    assert "--set model.pretrained=none" in message
+    assert "pretrained='" not in message
+
+
+def test_missing_weights_path_says_how_to_give_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(PretrainedWeightsNotFoundError, match="does not exist") as err:
         build_resnet("resnet18", str(tmp_path / "missing.pth"))
+    message = str(err.value)
+    assert str(tmp_path / "missing.pth") in message
+    assert "--set model.pretrained=/path/to/resnet18.pth" in message
+    assert "--set model.pretrained=none" in message
+    assert "https://download.pytorch.org/models/resnet18-f37072fd.pth" in message
+    assert "pretrained='" not in message
 
 
 def _reference_state(path: Path) -> dict[str, torch.Tensor]:

@@ -167,3 +167,32 @@ def test_validation_split_picks_the_best_epoch_and_never_sees_test(stand_ins, tm
     assert best["epoch"] == 1 + maps.index(max(maps))
     trained = load_trained_model(out / "checkpoints" / "best.pt")
     assert trained.train_splits == ("train",) and trained.model_config.num_classes == 16
+    for record in epochs:  # rank-1 and the attribute head's balanced accuracy beside mAP
+        assert 0.0 <= record["val/rank1"] <= 1.0
+        assert 0.0 <= record["val/attribute_balanced_accuracy"] <= 1.0
+    assert (out / "plots" / "validation.png").is_file()
+
+
+def test_validation_every_n_epochs_and_after_the_last(stand_ins, tmp_path):
+    out = tmp_path / "run"
+    sets = ("data.splits=[train]", "data.val_split=val", "optim.epochs=3",
+            "data.batches_per_epoch=1", "data.val_every=2")  # fmt: skip
+    assert run(stand_ins["sysu"], out, "--preset", "smoke", sets=sets) == 0
+    scored = [x["epoch"] for x in metrics(out) if x["kind"] == "epoch" and "val/mAP" in x]
+    assert scored == [1, 2]  # 0-based epochs 1 (the 2nd) and 2 (the last)
+
+
+def test_instruments_are_logged_and_plotted(stand_ins, tmp_path):
+    out = tmp_path / "run"
+    sets = ("optim.epochs=1", "data.batches_per_epoch=4", "runtime.probe_every=2")
+    assert run(stand_ins["sysu"], out, "--preset", "smoke", sets=sets) == 0
+    steps = [x for x in metrics(out) if x["kind"] == "step"]
+    probed = [x["step"] for x in steps if "health/effective_rank" in x]
+    assert probed == [2, 4]
+    record = steps[probed[1] - 1]
+    for term in ("id", "triplet", "mmd", "attribute", "predicted_attribute"):
+        assert record[f"grad/{term}"] >= 0.0
+    assert record["grad/id"] > 0.0
+    assert record["health/feature_std"] > 0.0 and record["health/centre_distance"] > 0.0
+    assert "health/attribute_logit_spread" in record
+    assert (out / "plots" / "health.png").is_file()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -16,6 +18,7 @@ from paenet.train.steps import (
     feeds_predicted,
     loss_config,
     lr_factor,
+    metric_weight_factor,
     predicted_feed_probability,
     train_step,
 )
@@ -85,13 +88,13 @@ def test_attribute_head_learns_from_a_detached_feature_unless_told():
     assert _backbone_grad_of_head_loss(detach=False) > 0.0
 
 
-def _step(model, lr=0.01):
+def _step(model, lr=0.01, probe=False):
     batch = pk_batch(p=2, k=2, seed=2)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     return train_step(
         model, batch.images, batch.labels, batch.modality, batch.attributes,
         optimizer=opt, scaler=torch.amp.GradScaler("cpu", enabled=False),
-        losses=LossConfig(), feed_predicted=False, dtype=None, step=7,
+        losses=LossConfig(), feed_predicted=False, dtype=None, step=7, probe=probe,
     )  # fmt: skip
 
 
@@ -116,3 +119,71 @@ def test_non_finite_term_stops_before_the_update_and_is_named():
         _step(model)
     for k, v in model.named_parameters():  # no weight was updated
         assert torch.equal(before[k].nan_to_num(), v.detach().nan_to_num()), k
+
+
+def test_cosine_schedule_by_hand():
+    o = OptimConfig(schedule="cosine", epochs=12, warmup_epochs=2, min_factor=0.1)
+    assert [lr_factor(e, o) for e in (0, 1)] == [0.5, 1.0]
+    # After the warm-up, t = (e - 2) / 10: t = 0 -> 1, t = 0.5 -> 0.1 + 0.9 * 0.5, t = 0.9
+    assert lr_factor(2, o) == pytest.approx(1.0)
+    assert lr_factor(7, o) == pytest.approx(0.55)
+    assert lr_factor(11, o) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.9)))
+    assert OptimConfig().schedule == "step"  # the paper's stays the default
+
+
+def test_metric_terms_start_late_and_ramp_in():
+    assert [metric_weight_factor(e, 10, LossSettings()) for e in (0, 5)] == [1.0, 1.0]
+    # 20 epochs: off for round(0.15 * 20) = 3 epochs, then a 4-epoch ramp.
+    late = LossSettings(metric_start=0.15, metric_ramp=0.2)
+    assert [metric_weight_factor(e, 20, late) for e in range(9)] == [
+        0,
+        0,
+        0,
+        0.25,
+        0.5,
+        0.75,
+        1,
+        1,
+        1,
+    ]
+    settings = LossSettings(triplet_weight=2.0, mmd_weight=0.25, metric_start=0.2, metric_ramp=0.2)
+    first = loss_config(settings, epoch=0, epochs=10)
+    assert first.triplet_weight == 0.0 and first.mmd_weight == 0.0 and first.id_weight == 1.0
+    ramp = loss_config(settings, epoch=2, epochs=10)
+    assert ramp.triplet_weight == 1.0 and ramp.mmd_weight == 0.125
+    assert loss_config(settings, epoch=9, epochs=10).triplet_weight == 2.0
+    assert loss_config(settings).triplet_weight == 2.0
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("sgd", torch.optim.SGD),
+        ("adam", torch.optim.Adam),
+        ("adamw", torch.optim.AdamW),
+    ],
+)
+def test_optimizer_choice_keeps_the_two_groups(name, kind):
+    model = tiny_model()
+    opt = build_optimizer(model, OptimConfig(optimizer=name, lr=0.002, backbone_lr_mult=0.5))
+    assert type(opt) is kind
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.001, 0.002])
+    assert opt.param_groups[0]["params"] == model.backbone_parameters()
+    assert opt.defaults["weight_decay"] == 5e-4
+
+
+def test_probe_reports_the_instruments_without_changing_the_step():
+    a, b = tiny_model(seed=4).train(), tiny_model(seed=4).train()
+    plain = _step(a)
+    probed = _step(b, probe=True)
+    assert plain.diagnostics == {}
+    assert plain.values == probed.values
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert torch.equal(p, q), name  # the extra backward passes moved nothing
+    d = probed.diagnostics
+    assert {
+        f"grad/{k}" for k in ("id", "triplet", "mmd", "attribute", "predicted_attribute")
+    } <= set(d)
+    assert d["grad/id"] > 0 and d["grad/triplet"] > 0
+    assert {"health/feature_std", "health/effective_rank", "health/centre_distance",
+            "health/attribute_logit_spread", "health/collapsed"} <= set(d)  # fmt: skip
