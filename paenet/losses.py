@@ -28,8 +28,9 @@ from paenet.attributes import LabelValue
 from paenet.data.records import Modality
 from paenet.model.output import PAENetOutput
 
-MetricFeature = Literal["pooled", "normalized", "neck"]
-METRIC_FEATURES: tuple[str, ...] = ("pooled", "normalized", "neck")
+MetricFeature = Literal["pooled", "normalized", "neck", "neck_normalized"]
+MmdBandwidth = Literal["identity", "batch"]
+METRIC_FEATURES: tuple[str, ...] = ("pooled", "normalized", "neck", "neck_normalized")
 
 
 class BatchLayoutError(ValueError):
@@ -60,7 +61,17 @@ class LossConfig:
     from random weights the cheapest way to lower [margin + d(a, p) − d(a, n)]_+ is to
     shrink every distance, and the features collapse (``docs/training.md``).
     ``"normalized"`` measures the L2-normalised feature (distances on the unit sphere,
-    the scale cannot shrink); ``"neck"`` the BN-neck output (the retrieval feature).
+    the scale cannot shrink); ``"neck"`` the BN-neck output (the retrieval feature);
+    ``"neck_normalized"`` that, L2-normalised: every channel of the BN-neck output has
+    zero mean and unit variance over the batch, so the images can neither shrink to a
+    point nor share one direction (the retrieval feature is compared by cosine anyway).
+
+    ``mmd_bandwidth``: each identity's own (``"identity"``, MMD-ReID's) or one from the
+    whole batch (``"batch"``); see :func:`margin_mmd_loss`.
+
+    ``attribute_balance``: weigh both values of each attribute equally in the attribute
+    terms (:func:`masked_attribute_bce` with the training set's positive rates, which
+    :func:`paenet_losses` then needs); ``False`` is the paper's plain BCE.
     """
 
     id_weight: float = 1.0
@@ -72,6 +83,8 @@ class LossConfig:
     mmd_kernels: int = 5
     mmd_kernel_mul: float = 2.0
     mmd_subtract_margin: bool = False
+    mmd_bandwidth: MmdBandwidth = "identity"
+    attribute_balance: bool = False
     attribute_weight: float = 1.0
     predicted_attribute_weight: float = 1.0
     metric_feature: MetricFeature = "pooled"
@@ -92,6 +105,10 @@ class LossConfig:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.mmd_kernels < 1 or self.mmd_kernel_mul <= 0:
             raise ValueError("mmd_kernels must be >= 1 and mmd_kernel_mul > 0")
+        if self.mmd_bandwidth not in ("identity", "batch"):
+            raise ValueError(
+                f"mmd_bandwidth must be 'identity' or 'batch', got {self.mmd_bandwidth!r}"
+            )
         if self.metric_feature not in METRIC_FEATURES:
             raise ValueError(
                 f"metric_feature must be one of {list(METRIC_FEATURES)}, got {self.metric_feature!r}"
@@ -208,11 +225,18 @@ def hetero_center_triplet_loss(
     return F.relu(margin + positive - negative).mean()
 
 
-def mmd_squared(x: Tensor, y: Tensor, kernels: int = 5, kernel_mul: float = 2.0) -> Tensor:
+def mmd_squared(
+    x: Tensor,
+    y: Tensor,
+    kernels: int = 5,
+    kernel_mul: float = 2.0,
+    sigma: Tensor | None = None,
+) -> Tensor:
     """Biased MMD² between sets x (..., K, D) and y (..., M, D), batched over leading dims.
 
     k(a, b) = Σ_{i<kernels} exp(−‖a − b‖² / (σ·mul^i)) with σ = (mean off-diagonal squared
-    distance within x ∪ y) / mul^(kernels // 2), computed without gradient.
+    distance within x ∪ y) / mul^(kernels // 2), computed without gradient, unless
+    ``sigma`` (a base bandwidth broadcastable to the leading dims) is given.
     MMD² = mean K_xx + mean K_yy − 2·mean K_xy.
     """
     k = x.shape[-2]
@@ -220,7 +244,9 @@ def mmd_squared(x: Tensor, y: Tensor, kernels: int = 5, kernel_mul: float = 2.0)
     n = z.shape[-2]
     d2 = (z.unsqueeze(-2) - z.unsqueeze(-3)).pow(2).sum(-1)  # (..., n, n)
     with torch.no_grad():
-        sigma = d2.sum(dim=(-2, -1)) / max(n * n - n, 1) / kernel_mul ** (kernels // 2)
+        if sigma is None:
+            sigma = d2.sum(dim=(-2, -1)) / max(n * n - n, 1) / kernel_mul ** (kernels // 2)
+        sigma = torch.as_tensor(sigma, dtype=d2.dtype, device=d2.device)
         sigma = sigma.clamp_min(1e-12)[..., None, None]
     kernel = sum(torch.exp(-d2 / (sigma * kernel_mul**i)) for i in range(kernels))
     assert isinstance(kernel, Tensor)
@@ -230,6 +256,16 @@ def mmd_squared(x: Tensor, y: Tensor, kernels: int = 5, kernel_mul: float = 2.0)
     return kxx + kyy - 2 * kxy
 
 
+def batch_bandwidth(features: Tensor, kernels: int = 5, kernel_mul: float = 2.0) -> Tensor:
+    """The base bandwidth from a whole (B, D) batch: mean off-diagonal squared distance
+    / mul^(kernels // 2), without gradient (0-d)."""
+    with torch.no_grad():
+        f = features.detach()
+        b = f.shape[0]
+        d2 = torch.cdist(f, f).pow(2)
+        return d2.sum() / max(b * b - b, 1) / kernel_mul ** (kernels // 2)
+
+
 def margin_mmd_loss(
     features: Tensor,
     layout: BatchLayout,
@@ -237,21 +273,41 @@ def margin_mmd_loss(
     kernels: int = 5,
     kernel_mul: float = 2.0,
     subtract_margin: bool = False,
+    bandwidth: str = "identity",
 ) -> Tensor:
     """Per identity, MMD² between its K visible and K infrared features; ids with
-    MMD² > margin add MMD² (or MMD² − margin with ``subtract_margin``); sum / P."""
+    MMD² > margin add MMD² (or MMD² − margin with ``subtract_margin``); sum / P.
+
+    ``bandwidth``: ``"identity"`` (MMD-ReID's) takes each identity's kernel bandwidth from
+    its own 2K features, which makes its MMD² blind to scale: an identity whose features
+    draw together keeps the same value and a gradient that grows as 1/its radius.
+    ``"batch"`` takes one bandwidth from the whole batch, so a tight identity (small
+    against the distances between identities) has MMD² near 0."""
     visible, infrared = _split(features, layout)
-    mmd2 = mmd_squared(visible, infrared, kernels, kernel_mul)  # (P,)
+    sigma = None
+    if bandwidth == "batch":
+        sigma = batch_bandwidth(features, kernels, kernel_mul)
+    elif bandwidth != "identity":
+        raise ValueError(f"bandwidth must be 'identity' or 'batch', got {bandwidth!r}")
+    mmd2 = mmd_squared(visible, infrared, kernels, kernel_mul, sigma)  # (P,)
     above = mmd2 > margin
     value = mmd2 - margin if subtract_margin else mmd2
     return torch.where(above, value, torch.zeros_like(value)).sum() / layout.num_ids
 
 
-def masked_attribute_bce(logits: Tensor, targets: Tensor) -> Tensor:
+def masked_attribute_bce(
+    logits: Tensor, targets: Tensor, positive_rates: Tensor | None = None
+) -> Tensor:
     """Binary cross-entropy over known labels only: mean over entries with target 0 or 1.
 
     ``targets`` (B, n) uses ``LabelValue.UNKNOWN`` (-1) for unknown; all-unknown gives 0
     (connected to the graph, zero gradient).
+
+    ``positive_rates`` (n,): the training set's share of positives per attribute. Given,
+    each known entry is weighted ``1 / (2·rate)`` when positive and ``1 / (2·(1 − rate))``
+    when negative (rates clamped to [0.01, 0.99]), so both values of an attribute weigh
+    the same in total: the loss then aims at balanced accuracy instead of the majority
+    value (the weighting of pedestrian-attribute work since DeepMAR).
     """
     if logits.shape != targets.shape:
         raise ValueError(
@@ -262,7 +318,17 @@ def masked_attribute_bce(logits: Tensor, targets: Tensor) -> Tensor:
         raise ValueError("attribute targets must be 0, 1 or -1 (unknown)")
     if not bool(known.any()):
         return logits.sum() * 0.0
-    return F.binary_cross_entropy_with_logits(logits[known], targets[known].to(logits.dtype))
+    values = targets.to(logits.dtype)
+    if positive_rates is None:
+        return F.binary_cross_entropy_with_logits(logits[known], values[known])
+    if positive_rates.shape != logits.shape[1:]:
+        raise ValueError(
+            f"positive_rates must be ({logits.shape[1]},), got {tuple(positive_rates.shape)}"
+        )
+    rate = positive_rates.to(logits.device, logits.dtype).clamp(0.01, 0.99).expand_as(logits)
+    weight = torch.where(values > 0.5, 0.5 / rate, 0.5 / (1.0 - rate))
+    per_entry = F.binary_cross_entropy_with_logits(logits, values.clamp_min(0.0), reduction="none")
+    return (per_entry * weight)[known].sum() / known.sum()
 
 
 def metric_features(output: PAENetOutput, metric_feature: str = "pooled") -> Tensor:
@@ -273,6 +339,8 @@ def metric_features(output: PAENetOutput, metric_feature: str = "pooled") -> Ten
         return F.normalize(output.pooled, dim=1)
     if metric_feature == "neck":
         return output.retrieval
+    if metric_feature == "neck_normalized":
+        return F.normalize(output.retrieval, dim=1)
     raise ValueError(
         f"metric_feature must be one of {list(METRIC_FEATURES)}, got {metric_feature!r}"
     )
@@ -284,6 +352,7 @@ def paenet_losses(
     modality: Tensor,
     attributes: Tensor | None,
     config: LossConfig | None = None,
+    attribute_rates: Tensor | None = None,
 ) -> LossTerms:
     """All losses of one training batch (layout checked first).
 
@@ -297,6 +366,8 @@ def paenet_losses(
     error, never a silent drop. To train on batches without attribute labels, set
     ``attribute_weight`` and ``predicted_attribute_weight`` to 0, or pass all -1: each
     attribute term is then reported in ``LossTerms.skipped`` (its value an exact 0).
+    ``attribute_rates`` (n,): the training set's share of positives per attribute, used
+    (and required) with ``config.attribute_balance``.
 
     Raises:
         BatchLayoutError: the batch is not ``[visible: P×K | infrared: P×K]``.
@@ -335,6 +406,7 @@ def paenet_losses(
             config.mmd_kernels,
             config.mmd_kernel_mul,
             config.mmd_subtract_margin,
+            config.mmd_bandwidth,
         ),
     )
     attribute_terms = (
@@ -352,7 +424,17 @@ def paenet_losses(
             )
         if not bool((attributes != int(LabelValue.UNKNOWN)).any()):
             skipped[name] = "no known attribute label in the batch"
-        add(name, weight, lambda logits=logits: masked_attribute_bce(logits, attributes))
+        if config.attribute_balance and attribute_rates is None:
+            raise ValueError(
+                "attribute_balance needs the training set's attribute_rates (n,) "
+                "(the share of positives per attribute)"
+            )
+        rates = attribute_rates if config.attribute_balance else None
+        add(
+            name,
+            weight,
+            lambda logits=logits, rates=rates: masked_attribute_bce(logits, attributes, rates),
+        )
     if not unweighted:
         raise ValueError("every loss weight is 0: nothing to optimise")
     weighted = {k: weights[k] * v for k, v in unweighted.items()}

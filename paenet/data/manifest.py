@@ -127,6 +127,12 @@ class Manifest:
     _paths: tuple[str, ...] = field(default=(), repr=False, compare=False)
     """``str`` of every image path, in row order (read with the table; saves rebuilding it)."""
 
+    @property
+    def synthetic(self) -> bool:
+        """The dataset root was a synthetic stand-in when the manifest was written
+        (manifests written before this field: ``False``)."""
+        return bool(self.metadata["dataset"].get("synthetic", False))
+
     @cached_property
     def _row_of(self) -> Mapping[str, int]:
         paths = self._paths or tuple(str(im.sample.path) for im in self.images)
@@ -347,6 +353,10 @@ def read_manifest_json(directory: Path) -> dict[str, Any]:
     if not isinstance(ds.get("root"), str) or not Path(ds["root"]).is_absolute():
         raise ManifestError(
             path, f"'dataset.root' must be an absolute path, got {ds.get('root')!r}"
+        )
+    if not isinstance(ds.get("synthetic", False), bool):
+        raise ManifestError(
+            path, f"'dataset.synthetic' must be true or false, got {ds.get('synthetic')!r}"
         )
     keys = tuple(a.get("key") for a in doc["attributes"])
     if keys != ATTRIBUTE_KEYS:

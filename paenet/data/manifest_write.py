@@ -48,6 +48,7 @@ from paenet.data.manifest import (
     regdb_train_list,
     sha256_file,
 )
+from paenet.data.paths import SYNTHETIC_MARKER
 from paenet.data.protocol import TestProtocol
 from paenet.data.records import Sample
 
@@ -97,7 +98,12 @@ def write_manifest(
     doc: dict[str, Any] = {
         "format": MANIFEST_FORMAT,
         "schema_version": MANIFEST_SCHEMA_VERSION,
-        "dataset": {"name": dataset, "kind": kind, "root": str(root)},
+        "dataset": {
+            "name": dataset,
+            "kind": kind,
+            "root": str(root),
+            "synthetic": (root / SYNTHETIC_MARKER).is_file(),
+        },
         "attributes": [
             {
                 "index": a.index,

@@ -9,6 +9,10 @@ from pathlib import Path, PurePosixPath
 
 from paenet.data.errors import DatasetError
 
+SYNTHETIC_MARKER = "synth_info.json"
+"""The file ``paenet.synth`` writes at a stand-in's root: a root holding it is synthetic
+(``paenet-export`` records that in the manifest, and every reported number says so)."""
+
 ASCII_DIGITS = re.compile(r"^[0-9]+$")
 """Person-id folders and split tokens: ASCII digits only (``str.isdigit`` accepts ``²``)."""
 

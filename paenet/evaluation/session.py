@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,41 @@ class EvalOptions:
 
 
 @dataclass(frozen=True)
+class GallerySize:
+    """A setting's gallery, mean over its protocols (trials): identities and images.
+    ``chance_rank1`` = 1 / identities: a random ranking's expected rank-1 when every
+    query's identity is in the gallery once (the unique-identity CMC)."""
+
+    identities: float
+    images: float
+
+    @property
+    def chance_rank1(self) -> float:
+        return 1.0 / self.identities if self.identities else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "identities": self.identities,
+            "images": self.images,
+            "chance_rank1": self.chance_rank1,
+        }
+
+
+def gallery_sizes(
+    protocols: Sequence[TestProtocol], results: Sequence[ProtocolResult]
+) -> dict[str, GallerySize]:
+    """Each setting's mean gallery size over its protocols (``results`` in protocol order)."""
+    per: dict[str, list[tuple[int, int]]] = {}
+    for proto, result in zip(protocols, results, strict=True):
+        ids = len({s.pid for s in proto.gallery})
+        per.setdefault(result.setting, []).append((ids, len(proto.gallery)))
+    return {
+        k: GallerySize(float(np.mean([i for i, _ in v])), float(np.mean([n for _, n in v])))
+        for k, v in per.items()
+    }
+
+
+@dataclass(frozen=True)
 class EvaluationReport:
     checkpoint: str
     checkpoint_kind: str
@@ -78,6 +113,10 @@ class EvaluationReport:
     notes: tuple[str, ...] = ()
     forced: bool = False
     versions: dict[str, str] = field(default_factory=dict)
+    synthetic: bool = False
+    """The manifest's dataset is a synthetic stand-in (every output says so)."""
+    galleries: Mapping[str, GallerySize] = field(default_factory=dict)
+    """Per setting: the gallery's size (mean over its trials) and the chance rank-1."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -93,6 +132,8 @@ class EvaluationReport:
             "model_uses_attributes": self.model_uses_attributes,
             "gallery_sampling": self.sampling,
             "trials": list(self.trials),
+            "synthetic": self.synthetic,
+            "galleries": {k: g.as_dict() for k, g in self.galleries.items()},
             "forced": self.forced,
             "notes": list(self.notes),
             "test_images": self.test_images,
@@ -251,4 +292,6 @@ def run_evaluation(
         notes=tuple(notes),
         forced=any(n.startswith("FORCED") for n in notes),
         versions={"torch": torch.__version__, "numpy": np.__version__},
+        synthetic=manifest.synthetic,
+        galleries=gallery_sizes(protocols, results),
     )

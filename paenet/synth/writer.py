@@ -28,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from paenet.attributes import ATTRIBUTE_KEYS
+from paenet.data.paths import SYNTHETIC_MARKER
 from paenet.data.records import Modality
 from paenet.synth.cameras import REGDB_LOOKS, SYSU_LOOKS, CameraLook
 from paenet.synth.config import GENERATOR_VERSION, SynthConfig, SynthReport
@@ -38,7 +39,7 @@ from paenet.synth.render import render_image
 log = logging.getLogger(__name__)
 
 ATTRIBUTES_FILE = "synth_attributes.csv"
-INFO_FILE = "synth_info.json"
+INFO_FILE = SYNTHETIC_MARKER
 PROGRESS_FILE = ".synth_in_progress.json"
 _PART = ".part"
 _CHUNK = 256

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torchvision
 import yaml
@@ -82,6 +83,16 @@ def _training_set(manifest: Any, config: RunConfig) -> Any:
     if data.trial is not None:
         raise TrainSetupError(f"data.trial is only for RegDB; {manifest.dataset} is SYSU-MM01")
     return manifest.training_set(splits=data.splits)
+
+
+def positive_rates(attributes: np.ndarray) -> torch.Tensor:
+    """The share of positives per attribute among the known labels (N, n) -> (n,);
+    0.5 for an attribute with no known label."""
+    known = attributes >= 0
+    positives = (attributes == 1).sum(axis=0)
+    counts = known.sum(axis=0)
+    rates = np.where(counts > 0, positives / np.maximum(counts, 1), 0.5)
+    return torch.tensor(rates, dtype=torch.float32)
 
 
 def _versions() -> dict[str, str]:
@@ -302,6 +313,7 @@ def _train(
             "extra": {},
         }
 
+    attribute_rates = positive_rates(images.attributes).to(device)
     stopped = False
     warned: set[str] = set()
     collapse_warned: set[int] = set()
@@ -342,17 +354,20 @@ def _train(
                     dtype=dtype,
                     step=step,
                     probe=probing,
+                    attribute_rates=attribute_rates,
                 )
                 if result.diagnostics.get("health/collapsed") and epoch not in collapse_warned:
                     collapse_warned.add(epoch)
+                    d = result.diagnostics
                     log.warning(
-                        "step %d: the features have collapsed (relative spread %.3f < %.2f, "
-                        "effective rank %.1f): the images of a batch are nearly one point; "
-                        "see docs/training.md, 'Why a run collapses'",
+                        "step %d: the features have collapsed (relative spread of f^m %.3f, "
+                        "of the metric feature %.3f; collapse below %.2f): the images of a "
+                        "batch are nearly one point; see docs/training.md, 'Why a run "
+                        "collapses'",
                         step,
-                        result.diagnostics["health/relative_std"],
+                        d["health/backbone/relative_std"],
+                        d["health/metric/relative_std"],
                         COLLAPSE_RELATIVE_STD,
-                        result.diagnostics["health/effective_rank"],
                     )
                 for name, reason in result.skipped.items():
                     if name not in warned:
@@ -440,6 +455,17 @@ def _train(
                         **scores,
                     }
                 )
+                if not rt.progress:  # without bars, one line per epoch shows the run moving
+                    means = {k: v / max(count, 1) for k, v in sums.items()}
+                    log.info(
+                        "epoch %d/%d (step %d): loss %.3f (%s), %.1f s",
+                        epoch,
+                        optim.epochs,
+                        step,
+                        means.get("total", float("nan")),
+                        ", ".join(f"{k} {v:.3f}" for k, v in means.items() if k != "total"),
+                        time.perf_counter() - t_epoch,
+                    )
             D.barrier(info)
         finished = epoch >= optim.epochs
         D.broadcast_buffers(model, info)

@@ -5,19 +5,22 @@ Every ``runtime.log_every`` steps the trainer logs (``metrics.jsonl``, TensorBoa
 
 - ``grad/<term>``: the norm of each weighted loss term's gradient at the backbone output
   (the feature map every head reads), so a term that drowns the others is visible;
-- ``health/feature_std``: mean over channels of the per-channel standard deviation of
-  the identity feature (the one the triplet and MMD measure) over the batch;
-- ``health/relative_std``: that, divided by the mean absolute value of the feature;
-- ``health/effective_rank``: exp of the entropy of the normalised singular values of the
-  centred batch of features (1 = every image on one line; at most the batch size);
-- ``health/centre_distance``: the mean Euclidean distance between the identities' centres
-  (mean feature of an identity over both modalities) in the batch;
+- for two features of the batch, ``backbone`` (f^m, the pooled backbone feature the
+  attribute head reads: where a collapse shows first) and ``metric`` (the feature the
+  triplet and MMD measure, ``loss.metric_feature``):
+  ``health/<feature>/std``, the mean over channels of the per-channel standard deviation
+  over the batch; ``health/<feature>/relative_std``, that divided by the mean absolute
+  value of the feature; ``health/<feature>/effective_rank``, exp of the entropy of the
+  normalised singular values of the centred batch (1 = every image on one line; at most
+  the batch size); ``health/<feature>/centre_distance``, the mean Euclidean distance
+  between the identities' centres (mean over both modalities) in the batch;
 - ``health/attribute_logit_spread``: mean over attributes of the standard deviation of
   the attribute head's logits over the batch (0 = one constant per attribute).
 
-**Collapse.** When ``relative_std`` falls below :data:`COLLAPSE_RELATIVE_STD` the images
-of the batch are nearly one point: the log warns (once per epoch) and ``health/collapsed``
-is 1. ``docs/training.md`` explains what collapses the features and why.
+**Collapse.** When either feature's ``relative_std`` falls below
+:data:`COLLAPSE_RELATIVE_STD` the images of the batch are nearly one point: the log warns
+(once per epoch) and ``health/collapsed`` is 1. ``docs/training.md`` explains what
+collapses the features and why.
 """
 
 from __future__ import annotations
@@ -47,24 +50,38 @@ def effective_rank(features: Tensor) -> float:
     return float(torch.exp(-(p * p.log()).sum()))
 
 
-def feature_health(
-    features: Tensor, layout: BatchLayout, attribute_logits: Tensor | None = None
-) -> dict[str, float]:
-    """The ``health/*`` figures of one batch ``features`` (2PK, D) in the trainer's layout."""
+def feature_health(features: Tensor, layout: BatchLayout) -> dict[str, float]:
+    """``std``, ``relative_std``, ``effective_rank`` and ``centre_distance`` of one batch
+    of ``features`` (2PK, D) in the trainer's layout (see the module docstring)."""
     f = features.detach().float()
     std = float(f.std(dim=0).mean())
     scale = float(f.abs().mean())
     centres = f.view(2, layout.num_ids, layout.per_modality, -1).mean(dim=(0, 2))  # (P, D)
     p = layout.num_ids
     centre_distance = float(torch.cdist(centres, centres).sum() / (p * (p - 1))) if p > 1 else 0.0
-    relative = std / scale if scale > 0 else 0.0
-    out = {
-        "health/feature_std": std,
-        "health/relative_std": relative,
-        "health/effective_rank": effective_rank(f),
-        "health/centre_distance": centre_distance,
-        "health/collapsed": float(relative < COLLAPSE_RELATIVE_STD),
+    return {
+        "std": std,
+        "relative_std": std / scale if scale > 0 else 0.0,
+        "effective_rank": effective_rank(f),
+        "centre_distance": centre_distance,
     }
+
+
+def batch_health(
+    backbone: Tensor,
+    metric: Tensor,
+    layout: BatchLayout,
+    attribute_logits: Tensor | None = None,
+) -> dict[str, float]:
+    """The ``health/*`` figures of one batch: f^m (``backbone``), the metric terms'
+    feature (``metric``), the attribute logits' spread and the collapse flag."""
+    out: dict[str, float] = {}
+    collapsed = False
+    for name, features in (("backbone", backbone), ("metric", metric)):
+        figures = feature_health(features, layout)
+        collapsed = collapsed or figures["relative_std"] < COLLAPSE_RELATIVE_STD
+        out.update({f"health/{name}/{k}": v for k, v in figures.items()})
+    out["health/collapsed"] = float(collapsed)
     if attribute_logits is not None:
         out["health/attribute_logit_spread"] = float(
             attribute_logits.detach().float().std(dim=0).mean()

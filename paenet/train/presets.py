@@ -44,13 +44,26 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "workers": 0,
             "persistent_workers": False,
         },
+        # From random weights the paper's recipe collapses the features (docs/training.md,
+        # "Why a run collapses"): the metric terms measure the L2-normalised BN-neck output
+        # with one MMD bandwidth per batch, the attribute head reads a normalised f^m with
+        # a class-balanced BCE that also trains the backbone.
+        "loss": {
+            "metric_feature": "neck_normalized",
+            "mmd_bandwidth": "batch",
+            "label_smoothing": 0.1,
+            "attribute_balance": True,
+            "attribute_head_to_backbone": True,
+        },
         # A random-init backbone learns at the base rate: the paper's 0.1x protects
-        # ImageNet weights, which this preset does not load.
+        # ImageNet weights, which this preset does not load. AdamW with a cosine decay.
         "optim": {
+            "optimizer": "adamw",
+            "schedule": "cosine",
             "epochs": 1,
             "warmup_epochs": 0,
             "milestones": [],
-            "lr": 0.01,
+            "lr": 0.001,
             "backbone_lr_mult": 1.0,
         },
         "runtime": {"log_every": 1, "amp": "off", "channels_last": False},

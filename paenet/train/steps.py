@@ -15,7 +15,7 @@ from torch import Tensor, nn
 from paenet.losses import LossConfig, LossTerms, check_layout, metric_features, paenet_losses
 from paenet.model import PAENet, PAENetOutput
 from paenet.train.config import LossSettings, OptimConfig, RuntimeConfig
-from paenet.train.health import feature_health, term_gradient_norms
+from paenet.train.health import batch_health, term_gradient_norms
 
 
 class NonFiniteLossError(RuntimeError):
@@ -179,9 +179,11 @@ def train_step(
     dtype: torch.dtype | None,
     step: int,
     probe: bool = False,
+    attribute_rates: Tensor | None = None,
 ) -> StepResult:
     """Forward, losses (float32), backward, optimiser step. ``step`` (1-based) is only
-    used in messages. With ``probe``, also measures the batch's instruments
+    used in messages. ``attribute_rates``: the training set's positive share per attribute
+    (needed with ``losses.attribute_balance``). With ``probe``, also measures the batch's instruments
     (:mod:`paenet.train.health`; a few extra backward passes through the heads, not the
     backbone). Raises :class:`NonFiniteLossError` before touching the weights."""
     device_type = images.device.type
@@ -189,7 +191,7 @@ def train_step(
     with torch.autocast(device_type, dtype=dtype or torch.float32, enabled=dtype is not None):
         out = model(images, modality, fed)
     out = _float_output(out)
-    terms: LossTerms = paenet_losses(out, labels, modality, attributes, losses)
+    terms: LossTerms = paenet_losses(out, labels, modality, attributes, losses, attribute_rates)
     names = ["total", *terms.weighted]
     values = torch.stack([terms.total.detach(), *(t.detach() for t in terms.weighted.values())])
     floats = values.tolist()
@@ -214,8 +216,11 @@ def _probe(
     out: PAENetOutput, terms: LossTerms, losses: LossConfig, labels: Tensor, modality: Tensor
 ) -> dict[str, float]:
     layout = check_layout(labels, modality)
-    figures = feature_health(
-        metric_features(out, losses.metric_feature), layout, out.predicted_attribute_logits
+    figures = batch_health(
+        out.backbone_pooled,
+        metric_features(out, losses.metric_feature),
+        layout,
+        out.predicted_attribute_logits,
     )
     if out.feature_map is not None and out.feature_map.requires_grad:
         figures.update(term_gradient_norms(terms.weighted, out.feature_map))

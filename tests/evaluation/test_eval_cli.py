@@ -82,6 +82,22 @@ def test_sysu_outputs_record_everything(sysu_out, checkpoints, stand_ins, capsys
     q = doc["attribute_quality"]
     assert q["images"] == len(protocol_images(m.protocols()))  # stand-in: all labels known
     assert len(q["per_attribute"]) == 8
+    # a stand-in says so, with each setting's gallery size and chance rank-1 beside it
+    assert doc["synthetic"] is True and m.synthetic
+    assert "SYNTHETIC stand-in" in md and "chance R1" in md
+    for proto_setting, mode, shots in (
+        ("all-search single-shot", "all", 1),
+        ("indoor-search multi-shot", "indoor", 10),
+    ):
+        protos = [
+            p for p in m.protocols() if (p.params["mode"], p.params["shots"]) == (mode, shots)
+        ]
+        ids = np.mean([len({s.pid for s in p.gallery}) for p in protos])
+        images = np.mean([len(p.gallery) for p in protos])
+        g = doc["galleries"][proto_setting]
+        assert (g["identities"], g["images"]) == (pytest.approx(ids), pytest.approx(images))
+        assert g["chance_rank1"] == pytest.approx(1 / ids)
+        assert f"{100 / ids:.2f}" in md
 
 
 def test_sysu_numbers_match_an_image_by_image_recomputation(sysu_out, checkpoints, stand_ins):

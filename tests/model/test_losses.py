@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -255,3 +256,89 @@ def test_unlabelled_forward_then_loss_is_an_error_not_a_dropped_term():
     off = LossConfig(attribute_weight=0.0, predicted_attribute_weight=0.0)
     terms = paenet_losses(out, batch.labels, batch.modality, None, off)
     assert set(terms.weighted) == {"id", "triplet", "mmd"} and terms.skipped == {}
+
+
+def test_identity_bandwidth_is_blind_to_scale_and_batch_bandwidth_is_not():
+    """The collapse mechanism (docs/training.md): with each identity's own bandwidth, an
+    identity drawn tight keeps its MMD²; with the batch's, it falls under the margin."""
+    layout = BatchLayout(2, 1)
+    # id 0 at (0, 0) / (3, 4): distance 5; id 1 far away at (100, 0) / (100, 5).
+    feats = torch.tensor([[0.0, 0.0], [100.0, 0.0], [3.0, 4.0], [100.0, 5.0]], dtype=torch.float64)
+    tight = feats.clone()
+    tight[2] = torch.tensor(
+        [0.03, 0.04], dtype=torch.float64
+    )  # id 0's infrared image now 0.05 away
+    own = [margin_mmd_loss(f, layout, margin=0.0).item() for f in (feats, tight)]
+    assert own == pytest.approx([MMD2_K1, MMD2_K1], rel=1e-6)  # K = 1: always 6.19 per id
+    # Batch bandwidth: σ = mean off-diagonal d² / 4; MMD² of an id = 10 − 2·Σ exp(−d²/(σ 2^i)).
+    for f in (feats, tight):
+        d2 = torch.cdist(f, f).pow(2)
+        sigma = float(d2.sum()) / 12 / 4
+        per_id = []
+        for v, t in ((0, 2), (1, 3)):
+            dist2 = float(d2[v, t])
+            per_id.append(10 - 2 * sum(math.exp(-dist2 / (sigma * 2**i)) for i in range(5)))
+        got = margin_mmd_loss(f, layout, margin=0.0, bandwidth="batch").item()
+        assert got == pytest.approx(sum(per_id) / 2, rel=1e-5)
+    tight_id0 = margin_mmd_loss(tight, layout, margin=1.4, bandwidth="batch").item()
+    assert tight_id0 < MMD2_K1 / 2 - 0.1  # id 0 dropped under the margin: only id 1 counts
+    with pytest.raises(ValueError, match="bandwidth"):
+        margin_mmd_loss(feats, layout, bandwidth="global")
+
+
+def test_metric_feature_choice():
+    out, attrs = random_output(2, 2, seed=5)
+    labels, modality = layout_tensors(2, 2)
+    scaled = dataclasses.replace(out, pooled=out.pooled * 7.0)
+    for name, invariant in (("pooled", False), ("normalized", True)):
+        cfg = LossConfig(metric_feature=name, mmd_weight=0.0)
+        a = paenet_losses(out, labels, modality, attrs, cfg).unweighted["triplet"].item()
+        b = paenet_losses(scaled, labels, modality, attrs, cfg).unweighted["triplet"].item()
+        assert (a == pytest.approx(b, rel=1e-5)) is invariant, name
+    normalized = torch.nn.functional.normalize(out.pooled, dim=1)
+    cfg = LossConfig(metric_feature="normalized")
+    got = paenet_losses(out, labels, modality, attrs, cfg).unweighted["triplet"].item()
+    assert got == pytest.approx(hetero_center_triplet_loss(normalized, BatchLayout(2, 2)).item())
+    neck = dataclasses.replace(out, retrieval=out.pooled * 0.5 + 1.0)
+    got = paenet_losses(neck, labels, modality, attrs, LossConfig(metric_feature="neck"))
+    want = hetero_center_triplet_loss(neck.retrieval, BatchLayout(2, 2)).item()
+    assert got.unweighted["triplet"].item() == pytest.approx(want)
+    with pytest.raises(ValueError, match="metric_feature"):
+        LossConfig(metric_feature="bn")
+
+
+def test_balanced_attribute_bce_by_hand():
+    # Two attributes, positive rates 0.25 and 0.5; one row unknown for attribute 0.
+    logits = torch.tensor([[0.0, 1.0], [2.0, -1.0], [0.5, 0.0]])
+    targets = torch.tensor([[1, 0], [0, 1], [-1, 1]])
+    rates = torch.tensor([0.25, 0.5])
+
+    def bce(x: float, y: int) -> float:
+        p = 1 / (1 + math.exp(-x))
+        return -math.log(p) if y == 1 else -math.log(1 - p)
+
+    # weights: attr 0 positive 0.5/0.25 = 2, negative 0.5/0.75 = 2/3; attr 1 both 1.
+    expected = (2 * bce(0, 1) + 1 * bce(1, 0) + (2 / 3) * bce(2, 0) + bce(-1, 1) + bce(0, 1)) / 5
+    got = masked_attribute_bce(logits, targets, rates).item()
+    assert got == pytest.approx(expected, rel=1e-6)
+    # rates of 0.5 everywhere: the plain BCE
+    plain = masked_attribute_bce(logits, targets).item()
+    assert masked_attribute_bce(logits, targets, torch.tensor([0.5, 0.5])).item() == pytest.approx(
+        plain, rel=1e-6
+    )
+    with pytest.raises(ValueError, match="positive_rates"):
+        masked_attribute_bce(logits, targets, torch.tensor([0.5]))
+
+
+def test_attribute_balance_needs_the_rates():
+    out, attrs = random_output(2, 2)
+    labels, modality = layout_tensors(2, 2)
+    cfg = LossConfig(attribute_balance=True)
+    with pytest.raises(ValueError, match="attribute_rates"):
+        paenet_losses(out, labels, modality, attrs, cfg)
+    rates = torch.tensor([0.2, 0.4, 0.6, 0.8])
+    terms = paenet_losses(out, labels, modality, attrs, cfg, rates)
+    want = masked_attribute_bce(out.predicted_attribute_logits, attrs, rates)
+    assert terms.unweighted["predicted_attribute"].item() == pytest.approx(want.item())
+    plain = paenet_losses(out, labels, modality, attrs, LossConfig(), rates)
+    assert plain.unweighted["predicted_attribute"].item() != pytest.approx(want.item())

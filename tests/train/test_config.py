@@ -33,6 +33,22 @@ def test_official_code_and_smoke_differ_where_documented():
     assert smoke.model.backbone == "resnet18" and smoke.model.pretrained == "none"
     assert smoke.optim.epochs == 1 and smoke.data.batches_per_epoch == 4
     assert smoke.optim.backbone_lr_mult == 1.0  # random init: no reduced backbone rate
+    # random init: the collapse-proof metric feature, batch MMD bandwidth, balanced BCE
+    assert (smoke.optim.optimizer, smoke.optim.schedule, smoke.optim.lr) == (
+        "adamw",
+        "cosine",
+        1e-3,
+    )
+    loss = smoke.loss
+    assert (loss.metric_feature, loss.mmd_bandwidth) == ("neck_normalized", "batch")
+    assert loss.attribute_balance and loss.attribute_head_to_backbone
+    assert loss.label_smoothing == 0.1
+    # the paper's recipe stays the default
+    paper = RunConfig()
+    assert (paper.optim.optimizer, paper.optim.schedule) == ("sgd", "step")
+    assert (paper.loss.metric_feature, paper.loss.mmd_bandwidth) == ("pooled", "identity")
+    assert not paper.loss.attribute_balance and paper.loss.metric_start == 0.0
+    assert paper.loss.label_smoothing == 0.0 and paper.model.attribute_head_norm
     assert set(PRESETS) == {"paper", "official-code", "smoke"}
 
 

@@ -187,12 +187,12 @@ def test_instruments_are_logged_and_plotted(stand_ins, tmp_path):
     sets = ("optim.epochs=1", "data.batches_per_epoch=4", "runtime.probe_every=2")
     assert run(stand_ins["sysu"], out, "--preset", "smoke", sets=sets) == 0
     steps = [x for x in metrics(out) if x["kind"] == "step"]
-    probed = [x["step"] for x in steps if "health/effective_rank" in x]
+    probed = [x["step"] for x in steps if "health/backbone/effective_rank" in x]
     assert probed == [2, 4]
     record = steps[probed[1] - 1]
     for term in ("id", "triplet", "mmd", "attribute", "predicted_attribute"):
         assert record[f"grad/{term}"] >= 0.0
     assert record["grad/id"] > 0.0
-    assert record["health/feature_std"] > 0.0 and record["health/centre_distance"] > 0.0
+    assert record["health/backbone/std"] > 0.0 and record["health/metric/centre_distance"] > 0.0
     assert "health/attribute_logit_spread" in record
     assert (out / "plots" / "health.png").is_file()

@@ -10,6 +10,7 @@ import torch
 from paenet.losses import BatchLayout
 from paenet.train.health import (
     COLLAPSE_RELATIVE_STD,
+    batch_health,
     effective_rank,
     feature_health,
     term_gradient_norms,
@@ -35,27 +36,29 @@ def test_feature_health_by_hand():
     layout = BatchLayout(num_ids=2, per_modality=1)
     # [v: id0, id1 | t: id0, id1]; id0's centre (0, 0), id1's centre (3, 4): distance 5.
     f = torch.tensor([[0.0, 1.0], [3.0, 4.0], [0.0, -1.0], [3.0, 4.0]])
-    h = feature_health(f, layout, attribute_logits=torch.tensor([[1.0], [3.0], [1.0], [3.0]]))
-    assert h["health/centre_distance"] == pytest.approx(5.0)
+    h = feature_health(f, layout)
+    assert h["centre_distance"] == pytest.approx(5.0)
     std = (float(f[:, 0].std()) + float(f[:, 1].std())) / 2
-    assert h["health/feature_std"] == pytest.approx(std)
-    assert h["health/relative_std"] == pytest.approx(std / float(f.abs().mean()))
-    assert h["health/collapsed"] == 0.0
-    assert h["health/attribute_logit_spread"] == pytest.approx(
-        float(torch.tensor([1.0, 3, 1, 3]).std())
-    )
+    assert h["std"] == pytest.approx(std)
+    assert h["relative_std"] == pytest.approx(std / float(f.abs().mean()))
 
 
-def test_a_batch_near_one_point_counts_as_collapsed():
+def test_batch_health_watches_both_features_and_the_head():
     layout = BatchLayout(num_ids=2, per_modality=2)
     g = torch.Generator().manual_seed(0)
     point = 1.3 + torch.zeros(8, 16)
     tight = point + 0.01 * torch.randn(8, 16, generator=g)
     spread = point + 0.5 * torch.randn(8, 16, generator=g)
-    assert feature_health(tight, layout)["health/relative_std"] < COLLAPSE_RELATIVE_STD
-    assert feature_health(tight, layout)["health/collapsed"] == 1.0
-    assert feature_health(spread, layout)["health/collapsed"] == 0.0
-    assert "health/attribute_logit_spread" not in feature_health(spread, layout)
+    assert feature_health(tight, layout)["relative_std"] < COLLAPSE_RELATIVE_STD
+    logits = torch.tensor([[1.0], [3.0], [1.0], [3.0], [1.0], [3.0], [1.0], [3.0]])
+    healthy = batch_health(spread, spread, layout, logits)
+    assert healthy["health/collapsed"] == 0.0
+    assert healthy["health/backbone/effective_rank"] == pytest.approx(effective_rank(spread))
+    assert healthy["health/attribute_logit_spread"] == pytest.approx(float(logits[:, 0].std()))
+    # either feature near one point counts: a collapsed f^m behind a healthy metric feature
+    assert batch_health(tight, spread, layout)["health/collapsed"] == 1.0
+    assert batch_health(spread, tight, layout)["health/collapsed"] == 1.0
+    assert "health/attribute_logit_spread" not in batch_health(spread, spread, layout)
 
 
 def test_term_gradient_norms_by_hand_and_leave_parameters_alone():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -185,5 +186,14 @@ def test_probe_reports_the_instruments_without_changing_the_step():
         f"grad/{k}" for k in ("id", "triplet", "mmd", "attribute", "predicted_attribute")
     } <= set(d)
     assert d["grad/id"] > 0 and d["grad/triplet"] > 0
-    assert {"health/feature_std", "health/effective_rank", "health/centre_distance",
-            "health/attribute_logit_spread", "health/collapsed"} <= set(d)  # fmt: skip
+    for feature in ("backbone", "metric"):
+        for figure in ("std", "relative_std", "effective_rank", "centre_distance"):
+            assert f"health/{feature}/{figure}" in d
+    assert "health/attribute_logit_spread" in d and d["health/collapsed"] in (0.0, 1.0)
+
+
+def test_positive_rates_count_known_labels_only():
+    from paenet.train.engine import positive_rates
+
+    labels = np.array([[1, 0, -1], [0, 0, -1], [1, -1, -1], [1, 1, -1]], dtype=np.int8)
+    assert positive_rates(labels).tolist() == pytest.approx([0.75, 1 / 3, 0.5])
