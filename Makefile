@@ -56,8 +56,8 @@ clean-venv:
 DEMO        ?= runs/demo
 DEMO_DB     := sqlite:///$(abspath $(DEMO))/annotations.sqlite3
 DEMO_SCALE  ?= small
-DEMO_EPOCHS ?= 40
-DEMO_TRAIN  ?= --set "data.input_size=[64, 32]" --set optim.epochs=$(DEMO_EPOCHS) --set data.batches_per_epoch=10
+DEMO_EPOCHS ?= 100
+DEMO_TRAIN  ?= --set "data.input_size=[64, 32]" --set optim.epochs=$(DEMO_EPOCHS) --set data.batches_per_epoch=10 --set data.num_ids=8 --set data.per_modality=2
 
 demo: setup
 	rm -rf $(DEMO)

@@ -53,21 +53,27 @@ METRICS = ("rank1", "mAP", "mINP")
 class Budget:
     epochs: int
     batches_per_epoch: int
-    lr: float
+    lr: float | None
+    """``None``: the smoke preset's rate."""
     input_size: tuple[int, int]
     backbone: str
     threads: int | None
+    num_ids: int = 8
+    per_modality: int = 2
 
     def sets(self) -> list[str]:
         h, w = self.input_size
         out = [
             f"optim.epochs={self.epochs}",
-            f"optim.lr={self.lr}",
             f"data.batches_per_epoch={self.batches_per_epoch}",
+            f"data.num_ids={self.num_ids}",
+            f"data.per_modality={self.per_modality}",
             f"data.input_size=[{h}, {w}]",
             f"model.backbone={self.backbone}",
             "runtime.progress=false",
         ]
+        if self.lr is not None:
+            out.append(f"optim.lr={self.lr}")
         if self.threads:
             out.append(f"runtime.threads={self.threads}")
         return out
@@ -257,9 +263,11 @@ def main() -> int:
     parser.add_argument("--data-seed", type=int, default=0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=list(VARIANTS))
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--batches-per-epoch", type=int, default=10)
-    parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--lr", type=float, default=None, help="default: the smoke preset's")
+    parser.add_argument("--num-ids", type=int, default=8, help="P identities per batch")
+    parser.add_argument("--per-modality", type=int, default=2, help="K images per modality")
     parser.add_argument("--input-size", type=int, nargs=2, default=[64, 32], metavar=("H", "W"))
     parser.add_argument("--backbone", choices=("resnet18", "resnet50"), default="resnet18")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -268,7 +276,7 @@ def main() -> int:
         print("note: fewer than 3 seeds: the spread over seeds is not meaningful")
     budget = Budget(
         args.epochs, args.batches_per_epoch, args.lr, tuple(args.input_size), args.backbone,
-        args.threads,
+        args.threads, args.num_ids, args.per_modality,
     )  # fmt: skip
     t0 = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -285,7 +293,9 @@ def main() -> int:
         "data": f"{args.scale} SYSU-MM01 stand-in (data seed {args.data_seed}), ground-truth labels",
         "budget": (
             f"smoke preset, {budget.backbone}, {budget.input_size[0]}x{budget.input_size[1]}, "
-            f"{budget.epochs} epochs x {budget.batches_per_epoch} batches, lr {budget.lr}"
+            f"{budget.epochs} epochs x {budget.batches_per_epoch} batches of "
+            f"{budget.num_ids} ids x ({budget.per_modality} + {budget.per_modality}) images, "
+            f"lr {budget.lr if budget.lr is not None else 'of the preset'}"
         ),
         "seeds": args.seeds,
         "seconds": time.perf_counter() - t0,

@@ -47,13 +47,17 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         # From random weights the paper's recipe collapses the features (docs/training.md,
         # "Why a run collapses"): the metric terms measure the L2-normalised BN-neck output
         # with one MMD bandwidth per batch, the attribute head reads a normalised f^m with
-        # a class-balanced BCE that also trains the backbone.
+        # a class-balanced BCE (weight 2) that also trains the backbone, and PAE is fed
+        # the head's predictions on a share of batches rising from 0 to 1 (what it gets at
+        # test time in the deployable `predicted` mode).
         "loss": {
             "metric_feature": "neck_normalized",
             "mmd_bandwidth": "batch",
             "label_smoothing": 0.1,
             "attribute_balance": True,
             "attribute_head_to_backbone": True,
+            "predicted_attribute_weight": 2.0,
+            "pae_feed": "mix",
         },
         # A random-init backbone learns at the base rate: the paper's 0.1x protects
         # ImageNet weights, which this preset does not load. AdamW with a cosine decay.

@@ -42,7 +42,8 @@ def test_official_code_and_smoke_differ_where_documented():
     loss = smoke.loss
     assert (loss.metric_feature, loss.mmd_bandwidth) == ("neck_normalized", "batch")
     assert loss.attribute_balance and loss.attribute_head_to_backbone
-    assert loss.label_smoothing == 0.1
+    assert loss.label_smoothing == 0.1 and loss.predicted_attribute_weight == 2.0
+    assert (loss.pae_feed, loss.mix_start, loss.mix_end) == ("mix", 0.0, 1.0)
     # the paper's recipe stays the default
     paper = RunConfig()
     assert (paper.optim.optimizer, paper.optim.schedule) == ("sgd", "step")
