@@ -1,26 +1,26 @@
-"""The ``make demo`` path end to end, and proof that its training learned something.
+"""The ``make demo`` path end to end, and proof that its deployable model learned.
 
 Same steps and flags as the Makefile's ``demo`` target: stand-in (``DEMO_SCALE``) →
 database (register, import ground truth) → ``paenet-export`` → ``paenet-train --preset
-smoke`` with ``DEMO_TRAIN`` → ``paenet-eval``'s evaluation of every test protocol.
+smoke`` with ``DEMO_TRAIN`` (100 epochs × 10 batches of 8 identities × (2 + 2) images,
+64×32, from random weights) → ``paenet-eval``'s evaluation of every test protocol.
 
-"Learned" is measured against an untrained model of the same shape (the checkpoint's own
-configuration, freshly initialised), both evaluated here on the demo's **test protocol**
-(32 identities never seen in training; all-search and indoor-search single-shot, mean
-over the 10 trials) with the manifest's attributes (``gt``, the paper's protocol).
-Measured: rank-1 0.77 and mAP 0.72 (all-search) against 0.04 and 0.08 untrained. How
-far PAE gets in 400 steps depends on the training seed (the study's seeds 0, 1, 2 gave
-all-search rank-1 0.77, 0.19, 0.58 and mAP 0.68, 0.19, 0.54); the margins asserted are
-ones the weakest of them clears, and an unchanged untrained model does not (a PAE that
-ignores its attributes scored 0.046 / 0.087 here and failed this test).
+"Learned" is measured on the demo's **test protocol** (32 identities never seen in
+training; all-search single-shot, mean over the 10 trials) with the model's own
+**predicted** attributes, the only mode a deployment has, against an untrained model of
+the same shape (the checkpoint's configuration, freshly initialised). Measured on the
+synthetic stand-in (chance rank-1 1/32 = 3.1 %), one thread, training seeds 0, 1, 2
+(``benchmarks/study_attributes.py``): rank-1 14.8 ± 2.0 %, mAP 20.4 ± 1.9 %, the
+attribute head's balanced accuracy 75.3 %; an untrained model about 3.5 % / 8 % and 50 %.
+The margins asserted (rank-1 +5 points, mAP +7 points, head > 70 %) are cleared by every
+measured seed and thread count; the recipe before issue #18 (attribute head at exactly
+50 %, rank-1 5.5 %, mAP 9.3 %) fails all three.
 
-What that learning is, at this budget (400 steps of 16 images from random weights, about
-1.6 passes over the 3,974 images): PAE has learned to embed the attributes it is fed;
-the image features have barely moved (infrared->visible rank-1 on the 181 training
-identities 0.013 against 0.008 untrained, measured once and not asserted), and the
-attribute head is near chance on unseen people, so ``predicted`` retrieval stays near
-the untrained model's. Both are logged here, not asserted; ``benchmarks/README.md`` has
-the study and an attributes-only reference.
+The baseline (no PAE, no AAL) trained with the same preset and budget scores the same
+within the spread over seeds (15.2 ± 1.6 % / 21.5 ± 0.5 %): at this budget the predicted
+attributes add nothing the image features do not already carry, so no "above the
+baseline" is asserted (``benchmarks/README.md``). The ``gt`` numbers are logged, not
+asserted: they measure the labels fed in.
 """
 
 from __future__ import annotations
@@ -70,11 +70,10 @@ def untrained_copy(trained: Path, out: Path) -> Path:
     return out
 
 
-@pytest.mark.slow
-def test_demo_path_runs_and_training_beats_an_untrained_model(tmp_path: Path) -> None:
+def _prepare(tmp_path: Path, scale: str) -> Path:
+    """Stand-in -> database (register, import ground truth) -> manifest, as the demo does."""
     data, db = tmp_path / "data" / "SYSU-MM01", f"sqlite:///{tmp_path / 'annotations.sqlite3'}"
-    manifest, run = tmp_path / "manifest", tmp_path / "run"
-    scale, flags = demo_settings()
+    manifest = tmp_path / "manifest"
     assert data_main(["synth", "--layout", "sysu", "--scale", scale, "--seed", "0",
                       "--out", str(data), "--no-progress"]) == 0  # fmt: skip
     assert labels_main(["--db", db, "register", "--name", "sysu-demo", "--kind", "sysu",
@@ -83,35 +82,57 @@ def test_demo_path_runs_and_training_beats_an_untrained_model(tmp_path: Path) ->
                         "--source", "synth-gt"]) == 0  # fmt: skip
     assert export_main(["--db", db, "--dataset", "sysu-demo", "--sources", "synth-gt",
                         "--out", str(manifest)]) == 0  # fmt: skip
+    return manifest
+
+
+def _train(manifest: Path, run: Path, flags: list[str]) -> Path:
     assert train_main(["--manifest", str(manifest), "--out", str(run), "--preset", "smoke",
                        *flags, "--set", "runtime.progress=false",
                        "--set", "runtime.threads=1"]) == 0  # fmt: skip
-    trained = run / "checkpoints" / "final.pt"
+    return run / "checkpoints" / "final.pt"
+
+
+@pytest.mark.slow
+def test_demo_path_runs_and_the_deployable_model_learns(tmp_path: Path) -> None:
+    scale, flags = demo_settings()
+    manifest = _prepare(tmp_path, scale)
+    trained = _train(manifest, tmp_path / "run", flags)
     untrained = untrained_copy(trained, tmp_path / "untrained.pt")
     epochs = int(next(f for f in flags if f.startswith("optim.epochs=")).split("=")[1])
 
     # The demo's test protocol: 32 unseen identities, every setting, 10 trials.
-    scores: dict[tuple[str, str], dict[str, dict[str, float]]] = {}
-    for name, ckpt in (("trained", trained), ("untrained", untrained)):
-        for source in ("gt", "predicted"):
-            report = run_evaluation(ckpt, manifest, EvalOptions(source=source, progress=False))
-            assert [s.setting for s in report.settings] == [
-                "all-search single-shot",
-                "all-search multi-shot",
-                "indoor-search single-shot",
-                "indoor-search multi-shot",
-            ]
-            assert report.trials == tuple(range(10))
-            assert report.epoch == (epochs if name == "trained" else 0)
-            scores[name, source] = {s.setting: dict(s.mean) for s in report.settings}
+    scores: dict[str, dict[str, dict[str, float]]] = {}
+    heads: dict[str, float] = {}
+    runs = (("trained", trained, "predicted"), ("trained-gt", trained, "gt"),
+            ("untrained", untrained, "predicted"))  # fmt: skip
+    for name, ckpt, source in runs:
+        report = run_evaluation(ckpt, manifest, EvalOptions(source=source, progress=False))
+        assert [s.setting for s in report.settings] == [
+            "all-search single-shot",
+            "all-search multi-shot",
+            "indoor-search single-shot",
+            "indoor-search multi-shot",
+        ]
+        assert report.trials == tuple(range(10)) and report.synthetic
+        assert report.epoch == (0 if name == "untrained" else epochs)
+        assert report.galleries["all-search single-shot"].identities == 32
+        scores[name] = {s.setting: dict(s.mean) for s in report.settings}
+        assert report.attribute_quality is not None
+        heads[name] = report.attribute_quality.mean_balanced_accuracy or 0.0
     for setting in SINGLE_SHOT:
-        for source in ("gt", "predicted"):
-            t, u = scores["trained", source][setting], scores["untrained", source][setting]
+        for name in scores:
             log.warning(
-                "test ids, %s, %s: trained R1 %.3f mAP %.3f; untrained R1 %.3f mAP %.3f",
-                setting, source, t["rank1"], t["mAP"], u["rank1"], u["mAP"],
+                "test ids, %s, %s: R1 %.3f mAP %.3f (head balanced accuracy %.3f)",
+                setting, name, scores[name][setting]["rank1"], scores[name][setting]["mAP"],
+                heads[name],
             )  # fmt: skip
-        t, u = scores["trained", "gt"][setting], scores["untrained", "gt"][setting]
-        # margins that the weakest of three training seeds measured still clears
-        assert t["rank1"] > u["rank1"] + 0.10, setting
-        assert t["mAP"] > u["mAP"] + 0.08, setting
+    # The deployable number (predicted attributes), all-search single-shot, against an
+    # untrained model of the same shape; margins every measured seed and thread count
+    # clears (module docstring).
+    t = scores["trained"]["all-search single-shot"]
+    u = scores["untrained"]["all-search single-shot"]
+    assert t["rank1"] > u["rank1"] + 0.05
+    assert t["mAP"] > u["mAP"] + 0.07
+    # The attribute head recognises attributes of people it never saw.
+    assert heads["trained"] > 0.70
+    assert heads["untrained"] < 0.60
