@@ -123,6 +123,43 @@ def pretrained_backbone(manifest: Path, out: Path, steps: int, base: list[str]) 
     return path
 
 
+def markdown(rows: list[dict[str, Any]], steps: int, probe_every: int, seed: int) -> str:
+    """The table of ``rows`` (as written to collapse.json)."""
+    lines = [
+        "Synthetic stand-in (`small`, SYSU-MM01 layout), 64×32, P=8 × (2+2) images, "
+        f"{steps} steps, seed {seed}. Instruments at the last probe (step "
+        f"{(steps // probe_every) * probe_every}); val = the 33 val identities "
+        "(never trained on), IR→visible all images, `predicted` features (chance rank-1 1/33 "
+        "= 3.0 %); chance balanced "
+        "accuracy 50 %.",
+        "",
+        "| variant | f^m relative spread | f^m eff. rank | metric feature relative spread | "
+        "metric centre dist. | head logit spread | grad id / triplet / mmd | first "
+        "collapsed step | val R1 / mAP | head bal. acc. |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def f(x: Any, fmt: str = ".3f") -> str:
+        return "–" if x is None else format(x, fmt)
+
+    for r in rows:
+        last, val = r["last"], r["val"]
+        lines.append(
+            f"| {r['variant']}: {r['description']} | "
+            f"{f(last.get('health/backbone/relative_std'))} | "
+            f"{f(last.get('health/backbone/effective_rank'), '.1f')} | "
+            f"{f(last.get('health/metric/relative_std'))} | "
+            f"{f(last.get('health/metric/centre_distance'), '.2f')} | "
+            f"{f(last.get('health/attribute_logit_spread'))} | "
+            f"{f(last.get('grad/id'), '.2g')} / {f(last.get('grad/triplet'), '.2g')} / "
+            f"{f(last.get('grad/mmd'), '.2g')} | {r['collapsed_at'] or 'never'} | "
+            f"{f(100 * val['val/rank1'] if val.get('val/rank1') is not None else None, '.1f')} / "
+            f"{f(100 * val['val/mAP'] if val.get('val/mAP') is not None else None, '.1f')} | "
+            f"{f(100 * val['val/attribute_balanced_accuracy'] if val.get('val/attribute_balanced_accuracy') is not None else None, '.1f')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, required=True)
@@ -133,7 +170,20 @@ def main() -> int:
     parser.add_argument("--scale", default="small")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="print one table from earlier runs' collapse.json files (no training)",
+    )
     args = parser.parse_args()
+    if args.from_json:
+        rows = [r for path in args.from_json for r in json.loads(path.read_text())]
+        order = {name: k for k, name in enumerate(VARIANTS)}
+        rows.sort(key=lambda r: order.get(r["variant"], len(order)))
+        print(markdown(rows, args.steps, args.probe_every, args.seed))
+        return 0
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -168,39 +218,9 @@ def main() -> int:
         rows.append(row)
         log.info("%s: %s", name, json.dumps(row))
     (args.out / "collapse.json").write_text(json.dumps(rows, indent=2) + "\n")
-    lines = [
-        "Synthetic stand-in (`small`, SYSU-MM01 layout), 64×32, P=8 × (2+2) images, "
-        f"{args.steps} steps, seed {args.seed}. Instruments at the last probe (step "
-        f"{(args.steps // args.probe_every) * args.probe_every}); val = the 33 val identities "
-        "(never trained on), IR→visible all images, `predicted` features; chance balanced "
-        "accuracy 50 %.",
-        "",
-        "| variant | f^m relative spread | f^m eff. rank | metric feature relative spread | "
-        "metric centre dist. | head logit spread | grad id / triplet / mmd | first "
-        "collapsed step | val R1 / mAP | head bal. acc. |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-
-    def f(x: Any, fmt: str = ".3f") -> str:
-        return "–" if x is None else format(x, fmt)
-
-    for r in rows:
-        last, val = r["last"], r["val"]
-        lines.append(
-            f"| {r['variant']}: {r['description']} | "
-            f"{f(last.get('health/backbone/relative_std'))} | "
-            f"{f(last.get('health/backbone/effective_rank'), '.1f')} | "
-            f"{f(last.get('health/metric/relative_std'))} | "
-            f"{f(last.get('health/metric/centre_distance'), '.2f')} | "
-            f"{f(last.get('health/attribute_logit_spread'))} | "
-            f"{f(last.get('grad/id'), '.2g')} / {f(last.get('grad/triplet'), '.2g')} / "
-            f"{f(last.get('grad/mmd'), '.2g')} | {r['collapsed_at'] or 'never'} | "
-            f"{f(100 * val['val/rank1'] if val.get('val/rank1') is not None else None, '.1f')} / "
-            f"{f(100 * val['val/mAP'] if val.get('val/mAP') is not None else None, '.1f')} | "
-            f"{f(100 * val['val/attribute_balanced_accuracy'] if val.get('val/attribute_balanced_accuracy') is not None else None, '.1f')} |"
-        )
-    (args.out / "collapse.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    text = markdown(rows, args.steps, args.probe_every, args.seed)
+    (args.out / "collapse.md").write_text(text)
+    print(text)
     return 0
 
 

@@ -440,9 +440,11 @@ def _train(
                         state["extra"]["validation"] = scores
                         save_checkpoint(ckpt_dir / "best.pt", state)
                         log.info("epoch %d: best validation mAP so far, %.4f", epoch, best_val)
-                save_checkpoint(
-                    ckpt_dir / "last.pt", payload("last", sampler.next_epoch_state(epoch), epoch, 0)
-                )
+                if epoch % rt.checkpoint_every == 0 or epoch == optim.epochs or stopped:
+                    save_checkpoint(
+                        ckpt_dir / "last.pt",
+                        payload("last", sampler.next_epoch_state(epoch), epoch, 0),
+                    )
                 assert run_log is not None
                 run_log.write(
                     {

@@ -70,7 +70,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "lr": 0.001,
             "backbone_lr_mult": 1.0,
         },
-        "runtime": {"log_every": 1, "amp": "off", "channels_last": False},
+        "runtime": {"log_every": 1, "amp": "off", "channels_last": False, "checkpoint_every": 10},
     },
 }
 

@@ -196,3 +196,28 @@ def test_instruments_are_logged_and_plotted(stand_ins, tmp_path):
     assert record["health/backbone/std"] > 0.0 and record["health/metric/centre_distance"] > 0.0
     assert "health/attribute_logit_spread" in record
     assert (out / "plots" / "health.png").is_file()
+
+
+def test_last_checkpoint_every_n_epochs_after_the_last_and_when_stopped(
+    stand_ins, tmp_path, monkeypatch
+):
+    import paenet.train.engine as engine
+
+    written: list[tuple[str, int]] = []
+    real = engine.save_checkpoint
+
+    def spy(path, payload):
+        written.append((path.name, payload["epoch"]))
+        real(path, payload)
+
+    monkeypatch.setattr(engine, "save_checkpoint", spy)
+    sets = ("optim.epochs=5", "data.batches_per_epoch=1", "runtime.checkpoint_every=2")
+    assert run(stand_ins["sysu"], tmp_path / "run", "--preset", "smoke", sets=sets) == 0
+    assert written == [("last.pt", 2), ("last.pt", 4), ("last.pt", 5), ("final.pt", 5)]
+    written.clear()
+    stop = (*sets, "runtime.stop_after_steps=3")  # stops at the end of epoch 3
+    assert run(stand_ins["sysu"], tmp_path / "stop", "--preset", "smoke", sets=stop) == 0
+    assert written == [("last.pt", 2), ("last.pt", 3)]
+    resume = ["--manifest", str(stand_ins["sysu"]), "--out", str(tmp_path / "stop"), "--resume"]
+    assert main(resume) == 0
+    assert read_checkpoint(tmp_path / "stop" / "checkpoints" / "final.pt")["epoch"] == 5
