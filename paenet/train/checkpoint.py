@@ -16,12 +16,12 @@ dict:
 - ``optimizer``, ``scheduler``, ``scaler`` (``None`` without fp16), ``sampler``
   (its generator state and epoch, :class:`paenet.train.sampler.CrossModalitySampler`),
   ``rng`` (torch's global CPU RNG state, and CUDA's when used);
-- ``kind``: ``"last"`` (written every epoch and on interruption), ``"final"``
+- ``kind``: ``"last"`` (written every ``runtime.checkpoint_every`` epochs and when stopped), ``"final"``
   (at the end of training) or ``"best"`` (best validation score);
 - ``versions``: torch, torchvision, paenet; ``extra``: free-form (e.g. rank
   fingerprints of a distributed run, the validation score).
 
-Files: ``RUN_DIR/checkpoints/last.pt`` (every epoch), ``final.pt`` (the model after the
+Files: ``RUN_DIR/checkpoints/last.pt`` (every ``checkpoint_every`` epochs), ``final.pt`` (the model after the
 last epoch: the selected model unless a validation split picked ``best.pt``).
 """
 

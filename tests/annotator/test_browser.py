@@ -165,7 +165,11 @@ def test_sixteen_fast_keys_all_land_and_text_boxes_take_none(
         name.fill("Ada")
         name.press("Enter")
         _settle(page)
-        expect(page.get_by_role("button", name="female")).to_be_enabled(timeout=20_000)
+        # While a rerun is under way Streamlit can show the stale (disabled, nameless)
+        # panel beside the new one: wait until only the new one is left.
+        female = page.get_by_role("button", name="female")
+        expect(female).to_have_count(1, timeout=20_000)
+        expect(female).to_be_enabled(timeout=20_000)
         # typed into the name box: nothing is labelled, the box gets the text
         name.click()
         name.press("End")
