@@ -2,13 +2,15 @@
 
     paenet-train --manifest DIR --out RUN_DIR [--preset paper|official-code|smoke]
                  [--config FILE.yaml] [--set section.key=value ...] [--trial k]
-                 [--resume [--force]]
+                 [--resume [--force] | --overwrite]
     torchrun --nproc_per_node N -m paenet.train --manifest DIR --out RUN_DIR ...
 
 Configuration precedence: preset < YAML file < ``--set`` (``--trial k`` is
 ``--set data.trial=k``). ``--resume`` continues ``RUN_DIR/checkpoints/last.pt`` with
 the run's saved configuration; only ``runtime.*`` keys may be changed then
-(``runtime.stop_after_steps`` is cleared unless given again).
+(``runtime.stop_after_steps`` is cleared unless given again). A RUN_DIR that already
+holds a run is refused without ``--resume`` (continue it) or ``--overwrite`` (delete
+what it wrote, then start again); other files in RUN_DIR are never touched.
 Exit codes: 0 done (or stopped by ``runtime.stop_after_steps``), 2 bad input or setup,
 3 non-finite loss.
 """
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -53,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--force", action="store_true", help="with --resume: accept a different manifest"
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="RUN_DIR holds a run: delete what that run wrote, then start a new one",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=1, help="more logging")
     return parser
 
@@ -81,6 +90,40 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
     return apply(config, updates, "--set")
 
 
+#: What a run writes into RUN_DIR (docs/training.md); ``--overwrite`` removes these only.
+RUN_ENTRIES = ("config.yaml", "run.json", "metrics.jsonl", "checkpoints", "tb", "plots", "cache")
+
+
+def check_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to start a new run over an existing one (its metrics.jsonl, config.yaml and
+    checkpoints would be replaced and an old ``final.pt`` left beside them) unless
+    ``--overwrite`` removes that run first; ``--resume`` continues it instead. Only the
+    main process (``RANK`` unset or 0) checks and removes, before any rank writes."""
+    if os.environ.get("RANK", "0") != "0":
+        return
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a run directory")
+    if resume:
+        if overwrite:
+            raise ConfigError("--resume continues a run, --overwrite deletes it: choose one")
+        return
+    found = [name for name in RUN_ENTRIES if (out / name).exists()]
+    if not found:
+        return
+    if not overwrite:
+        raise ConfigError(
+            f"{out} already holds a run ({', '.join(found)}); pass --resume to continue "
+            "it, or --overwrite to delete it and start again, or choose another --out"
+        )
+    for name in found:
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    log.warning("--overwrite: removed the earlier run's %s from %s", ", ".join(found), out)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
@@ -96,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         config = resolve_config(args)
+        check_run_dir(args.out, args.resume, args.overwrite)
         result = train(args.manifest, args.out, config, resume=args.resume, force=args.force)
     except NonFiniteLossError as exc:
         sys.stderr.write(f"paenet-train: stopped: {exc}\n")

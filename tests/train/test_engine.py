@@ -223,3 +223,32 @@ def test_last_checkpoint_every_n_epochs_after_the_last_and_when_stopped(
     resume = ["--manifest", str(stand_ins["sysu"]), "--out", str(tmp_path / "stop"), "--resume"]
     assert main(resume) == 0
     assert read_checkpoint(tmp_path / "stop" / "checkpoints" / "final.pt")["epoch"] == 5
+
+
+def test_an_existing_run_is_refused_unless_resumed_or_overwritten(stand_ins, tmp_path, capsys):
+    out = tmp_path / "run"
+    sets = ("optim.epochs=1", "data.batches_per_epoch=1")
+    assert run(stand_ins["sysu"], out, "--preset", "smoke", sets=sets) == 0
+    (out / "notes.txt").write_text("mine")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    # a second run into the same folder: refused, nothing touched
+    assert run(stand_ins["sysu"], out, "--preset", "smoke", sets=sets) == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "--resume" in err and "--overwrite" in err
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    # --overwrite: the old run is gone (no stale final.pt of it), the user's file stays
+    longer = ("optim.epochs=1", "data.batches_per_epoch=2")
+    assert run(stand_ins["sysu"], out, "--preset", "smoke", "--overwrite", sets=longer) == 0
+    assert (out / "notes.txt").read_text() == "mine"
+    assert read_checkpoint(out / "checkpoints" / "final.pt")["step"] == 2
+    assert [x["step"] for x in metrics(out) if x["kind"] == "step"] == [1, 2]
+    # --resume of a finished run is not refused by this check; --resume with --overwrite is
+    capsys.readouterr()
+    both = ["--manifest", str(stand_ins["sysu"]), "--out", str(out), "--resume", "--overwrite"]
+    assert main(both) == 2
+    assert "choose one" in capsys.readouterr().err
+    assert read_checkpoint(out / "checkpoints" / "final.pt")["step"] == 2  # untouched
+    # --out naming a file
+    (tmp_path / "file").write_text("x")
+    assert run(stand_ins["sysu"], tmp_path / "file", "--preset", "smoke", sets=sets) == 2
+    assert "is a file" in capsys.readouterr().err
