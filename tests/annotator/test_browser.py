@@ -166,11 +166,12 @@ def test_sixteen_fast_keys_all_land_and_text_boxes_take_none(
         name.fill("Ada")
         name.press("Enter")
         _settle(page)
-        # While a rerun is under way Streamlit can show the stale (disabled, nameless)
-        # panel beside the new one: wait until only the new one is left.
-        female = page.get_by_role("button", name="female")
-        expect(female).to_have_count(1, timeout=20_000)
-        expect(female).to_be_enabled(timeout=20_000)
+        # While the rerun that takes the name is under way, Streamlit shows the stale
+        # (disabled, nameless) panel beside the new one: wait for the enabled button, then
+        # for the rerun to end.
+        enabled = page.get_by_role("button", name="female", disabled=False)
+        expect(enabled).to_have_count(1, timeout=30_000)
+        _settle(page)
         # typed into the name box: nothing is labelled, the box gets the text
         name.click()
         name.press("End")
