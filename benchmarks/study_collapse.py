@@ -108,7 +108,9 @@ def pretrained_backbone(manifest: Path, out: Path, steps: int, base: list[str]) 
     run = out / "pretrain"
     sets = [*base, *BASELINE, *NO_METRIC, f"optim.epochs={max(1, steps // 10)}"]
     train(manifest, run, sets)
-    state = torch.load(run / "checkpoints" / "final.pt", map_location="cpu", weights_only=False)
+    from paenet.train.checkpoint import read_checkpoint
+
+    state = read_checkpoint(run / "checkpoints" / "final.pt")
     model = state["model"]
     tv: dict[str, torch.Tensor] = {}
     for key, value in model.items():

@@ -320,6 +320,7 @@ def _train(
     try:
         while epoch < optim.epochs and not stopped:
             sampler.set_epoch(epoch)
+            losses = loss_config(config.loss, epoch, optim.epochs)  # this epoch's weights
             sampler.skip(batch_in_epoch)
             net.train()
             # Loss sums of the epoch so far (restored on a mid-epoch resume).
@@ -349,7 +350,7 @@ def _train(
                     batch.attributes.to(device, non_blocking=True),
                     optimizer=optimizer,
                     scaler=scaler,
-                    losses=loss_config(config.loss, epoch, optim.epochs),
+                    losses=losses,
                     feed_predicted=feeds_predicted(epoch, step, optim.epochs, config.loss, rt.seed),
                     dtype=dtype,
                     step=step,
