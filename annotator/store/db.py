@@ -15,6 +15,8 @@ import contextlib
 import importlib.resources
 import logging
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +50,28 @@ def resolve_url(url: str | None = None) -> str:
     return url or os.environ.get(ENV_VAR) or DEFAULT_URL
 
 
+def _ensure_wal(cur) -> None:  # type: ignore[no-untyped-def]
+    """Put the file in WAL mode once; later connections only read the mode.
+
+    The mode is stored in the file, so re-issuing ``journal_mode=WAL`` on every connection
+    only costs a lock. SQLite can answer "database is locked" to the journal-mode pragma at
+    once, without waiting out the busy timeout (the switch needs the file to itself, and a
+    connection that meets another one's WAL recovery or final checkpoint does not wait), so
+    several processes opening the store together could fail at connect. Both the read and
+    the switch are therefore retried until the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            transient = "locked" in str(exc) or "busy" in str(exc)
+            if not transient or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
@@ -55,9 +79,9 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        _ensure_wal(cur)
+        cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 

@@ -41,7 +41,13 @@ def test_cli_register_import_agreement_export(
 
 def _worker(url: str, who: str, pids: list[int], rounds: int, queue: mp.Queue, start) -> None:  # type: ignore[no-untyped-def]
     """Save labels read-modify-write style; report every accepted and rejected save."""
-    store = open_store(url)
+    try:
+        store = open_store(url)
+    except Exception as exc:  # report it (the test then names it) instead of dying silently
+        for _ in range(rounds * len(pids)):
+            queue.put(("error", who, 0, f"open_store: {exc!r}"))
+        start.wait(timeout=60)
+        return
     start.wait(timeout=60)  # all writers begin together
     for r in range(rounds):
         for pid in pids:
