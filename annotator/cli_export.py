@@ -6,7 +6,9 @@
 
 Database: ``--db URL``, else ``PAENET_DB_URL``, else ``sqlite:///datasets/annotations.sqlite3``
 (like ``paenet-labels``); it must exist. Default ``--out``: ``<data root>/manifests/<dataset>``
-(data root: ``--data-root``, else ``PAENET_DATA_ROOT``, else ``datasets``).
+(data root: ``--data-root``, else ``PAENET_DATA_ROOT``, else ``datasets``). ``--out`` must be
+absent, empty or a manifest, outside the dataset root; two exports to one folder take turns
+(``docs/manifest.md``, "Output folders, overwrite and locking").
 Exit codes: 0 done / manifest valid; 1 unknown labels stopped the export, or ``--check``
 found problems; 2 bad input (named in the message).
 """
@@ -34,6 +36,7 @@ from annotator.store.db import SchemaError, open_store, resolve_url
 from annotator.store.errors import StoreError
 from paenet.data.errors import DatasetError
 from paenet.data.manifest import ManifestError
+from paenet.data.outdir import MANIFEST, check_output
 from paenet.logs import setup_logging
 
 log = logging.getLogger(__name__)
@@ -94,9 +97,10 @@ def _export(args: argparse.Namespace) -> int:
             raise ValueError("--sources needs at least one source name")
     formats = ("manifest", OFFICIAL_FORMAT) if args.format == OFFICIAL_FORMAT else ("manifest",)
     options = ExportOptions(args.dataset, out, sources, args.unknown, formats, args.rand_perm)
+    check_output(out, MANIFEST, label="--out")  # before the database is opened (migrated)
     store = open_store(url)
     try:
-        result = run_export(store, options)
+        result = run_export(store, options, label="--out")
     finally:
         store.dispose()
     sys.stdout.write(

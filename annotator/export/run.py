@@ -39,6 +39,7 @@ from paenet.attributes import NUM_ATTRIBUTES
 from paenet.data.manifest import ManifestImage
 from paenet.data.manifest_build import dataset_protocols, read_dataset, split_of_pid
 from paenet.data.manifest_write import write_manifest
+from paenet.data.outdir import MANIFEST, check_output
 from paenet.data.regdb import RegdbDataset
 from paenet.data.sysu_protocol import load_rand_perm
 
@@ -85,7 +86,16 @@ class ExportResult:
     files: tuple[str, ...] = field(default_factory=tuple)
 
 
-def run_export(store: Store, options: ExportOptions) -> ExportResult:
+def run_export(
+    store: Store, options: ExportOptions, *, label: str = "output folder"
+) -> ExportResult:
+    """Export ``options.dataset`` to ``options.out``.
+
+    The output folder is checked before any work (it must be absent, empty or a manifest,
+    and outside the dataset root: :mod:`paenet.data.outdir`, whose refusals name it as
+    ``label``), and again under the writers' lock just before it is replaced.
+    """
+    check_output(options.out, MANIFEST, label=label)
     with store.read() as s:
         labels = load_dataset_labels(s, options.dataset)
         sources = (
@@ -93,6 +103,7 @@ def run_export(store: Store, options: ExportOptions) -> ExportResult:
             if options.sources is not None
             else None
         )
+    check_output(options.out, MANIFEST, label=label, outside=labels.root)
     if OFFICIAL_FORMAT in options.formats and labels.kind != "sysu":
         raise ValueError(
             f"--format {OFFICIAL_FORMAT} is SYSU-MM01 only; {options.dataset} is {labels.kind}"

@@ -9,6 +9,7 @@ are not recognised are re-raised unchanged (a bug should keep its traceback).
 from __future__ import annotations
 
 import re
+import shlex
 
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import URL, make_url
@@ -50,10 +51,14 @@ def check_url(url: str) -> None:
 
 
 # (regex searched in the driver's message, lower-cased; what is wrong and what to do);
-# the first match wins
+# the first match wins; ``{file}`` in the advice is the SQLite file (``FILE`` elsewhere)
 _KNOWN: tuple[tuple[str, str], ...] = (
     ("file is not a database", "is not an SQLite database file; point --db (or PAENET_DB_URL) "
      "at the annotations database, or move this file away"),
+    ("database disk image is malformed|malformed database schema", "is damaged (SQLite finds "
+     "it malformed: a truncated or overwritten file); copy out what is readable with "
+     'sqlite3 {file} ".recover" | sqlite3 recovered.sqlite3 and use --db on the copy, or '
+     "restore the file from a backup"),
     ("readonly database", "is read-only (the file, or its folder where SQLite keeps its -wal "
      "and -shm files); give this user write permission on both, or use another --db"),
     ("unable to open database file", "cannot be opened: its folder is missing or not writable; "
@@ -92,8 +97,21 @@ def translate(exc: BaseException, url: str) -> DatabaseError | None:
     message = str(exc.orig if exc.orig is not None else exc).lower()
     for pattern, advice in _KNOWN:
         if re.search(pattern, message):
-            return DatabaseError(f"{where} {advice}")
+            return DatabaseError(f"{where} {advice.format(file=_shell_file(url))}")
     return None
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file of an SQLite URL (as written in it), None for another database or memory."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1] if "///" in url else ""
+    return path if path and path != ":memory:" else None
+
+
+def _shell_file(url: str) -> str:
+    path = sqlite_file(url)
+    return shlex.quote(path) if path else "FILE"
 
 
 def check_version_table(engine: Engine, url: str, tables: tuple[str, ...]) -> None:

@@ -88,8 +88,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
+    from paenet.data.outdir import FolderKind, check_output
     from paenet.synth import SynthConfig, synthesize
+    from paenet.synth.writer import INFO_FILE, PROGRESS_FILE
 
+    # the rule every output folder follows (paenet.data.outdir): new, empty, or ours
+    # (a stand-in, which synthesize resumes or refuses by its config)
+    stand_in = FolderKind.marked("a synthetic stand-in", (INFO_FILE, PROGRESS_FILE))
+    check_output(args.out, stand_in, label="--out")
     report = synthesize(
         SynthConfig(
             layout=args.layout,

@@ -10,16 +10,12 @@ bytes are a pure function of the inputs, except ``provenance.created_at``.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import json
 import logging
 import os
 import platform
-import shutil
-import tempfile
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
@@ -48,6 +44,7 @@ from paenet.data.manifest import (
     regdb_train_list,
     sha256_file,
 )
+from paenet.data.outdir import MANIFEST, atomic_directory
 from paenet.data.paths import SYNTHETIC_MARKER
 from paenet.data.protocol import TestProtocol
 from paenet.data.records import Sample
@@ -76,7 +73,9 @@ def write_manifest(
     """Write a manifest directory atomically and return its path.
 
     Args:
-        directory: the target; replaced as a whole if it exists.
+        directory: the target; created, or replaced as a whole if it is empty or holds a
+            manifest; another folder, or one inside ``root``, raises
+            :class:`~paenet.data.outdir.OutputFolderError` (``paenet.data.outdir``).
         dataset, kind, root: the store name, ``sysu``/``regdb`` and the dataset root.
         images: every image with its labels (any order; written sorted by pid, camera, path).
         protocols: test protocols (names must be unique); their images must be in ``images``.
@@ -93,6 +92,7 @@ def write_manifest(
     ordered = sorted(images, key=lambda im: (im.sample.pid, im.sample.camera, im.sample.path))
     attrs = np.array([im.attributes for im in ordered], dtype=np.int64).reshape(-1, NUM_ATTRIBUTES)
     _check_images(ordered, attrs)
+    sizes, mtimes = _image_files(root, ordered)
     known = {str(im.sample.path) for im in ordered}
     lists, list_names = _list_rows(protocols, train_lists or {}, known)
     doc: dict[str, Any] = {
@@ -141,8 +141,8 @@ def write_manifest(
         },
         "files": {},
     }
-    with atomic_directory(directory) as tmp:
-        _write_images(tmp, ordered, attrs.astype(np.int8))
+    with atomic_directory(directory, MANIFEST, outside=root) as tmp:
+        _write_images(tmp, ordered, attrs.astype(np.int8), sizes, mtimes)
         _write_lists(tmp, lists)
         for name, data in sorted((extra_files or {}).items()):
             if path_problem(name) or "/" in name or name == MANIFEST_FILE:
@@ -258,7 +258,31 @@ def _list_rows(
     return rows, refs
 
 
-def _write_images(directory: Path, images: Sequence[ManifestImage], attrs: np.ndarray) -> None:
+def _image_files(root: Path, images: Sequence[ManifestImage]) -> tuple[np.ndarray, np.ndarray]:
+    """int64 size in bytes and ``st_mtime_ns`` of every image file (links followed), so
+    ``paenet-export --check`` can name an image changed after the export. Nanoseconds,
+    not float seconds: exact and comparable with ``==``, where float seconds round."""
+    sizes = np.empty(len(images), np.int64)
+    mtimes = np.empty(len(images), np.int64)
+    for i, im in enumerate(images):
+        try:
+            st = os.stat(root / im.sample.path)
+        except FileNotFoundError:
+            raise ManifestError(
+                root / im.sample.path, "image is missing (a manifest lists only files on disk)"
+            ) from None
+        sizes[i] = st.st_size
+        mtimes[i] = st.st_mtime_ns
+    return sizes, mtimes
+
+
+def _write_images(
+    directory: Path,
+    images: Sequence[ManifestImage],
+    attrs: np.ndarray,
+    sizes: np.ndarray,
+    mtimes: np.ndarray,
+) -> None:
     import pyarrow as pa
 
     columns: dict[str, pa.Array] = {
@@ -274,6 +298,9 @@ def _write_images(directory: Path, images: Sequence[ManifestImage], attrs: np.nd
         columns[key + PROVENANCE_SUFFIX] = pa.array(
             [im.provenance[i] for im in images], pa.string()
         )
+    columns["bytes"] = pa.array(sizes, pa.int64())
+    columns["mtime_ns"] = pa.array(mtimes, pa.int64())
+    assert tuple(columns) == IMAGE_COLUMNS
     _write_table(pa.table(columns), directory / IMAGES_PARQUET, directory / IMAGES_CSV)
 
 
@@ -311,49 +338,3 @@ def _library_versions() -> dict[str, str]:
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[lib] = metadata.version(lib)
     return out
-
-
-@contextlib.contextmanager
-def atomic_directory(target: Path) -> Iterator[Path]:
-    """Yield a fresh temporary directory beside ``target``; on success it replaces
-    ``target`` (an atomic exchange where the OS offers one), on error it is removed.
-    Stale temporaries of killed writers (``.<name>.tmp-*``) are removed first."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{target.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    if not target.exists():  # a writer killed between its two renames: restore
-        for old in sorted(target.parent.glob(f".{target.name}.old-*"))[-1:]:
-            os.replace(old, target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; a manifest is meant to be shared
-    try:
-        yield tmp
-        for p in tmp.iterdir():
-            with p.open("rb") as f:
-                os.fsync(f.fileno())
-        if target.exists() and not target.is_dir():
-            raise FileExistsError(f"{target} exists and is not a directory")
-        if not (target.is_dir() and _exchange(tmp, target)):  # else tmp holds the previous one
-            old = target.parent / f".{target.name}.old-{os.getpid()}"
-            if target.exists():
-                os.replace(target, old)
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two directories atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
-    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
-        return False
-    libc_name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(libc_name, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    rc = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-    return rc == 0

@@ -67,10 +67,28 @@ def test_synth_into_a_foreign_folder_names_the_flag(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "busy"
-    out.mkdir()
+    (out / "sub").mkdir(parents=True)
     (out / "notes.txt").write_text("mine")
+    (out / "sub" / "thesis.tex").write_text("\\documentclass{article}\n")
     assert main(["synth", "--layout", "regdb", "--out", str(out), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f"paenet-data: error: {out} is not empty")
-    assert err.rstrip().endswith("(pass another --out)")
+    assert err.count("\n") == 1, err
+    assert err.startswith(  # the wording every output folder gets (paenet.data.outdir)
+        f"paenet-data: error: --out {out} holds files that are not a synthetic stand-in "
+        "(notes.txt, sub/); choose an empty folder or remove them"
+    )
+    assert sorted(p.name for p in out.rglob("*")) == ["notes.txt", "sub", "thesis.tex"]
     assert (out / "notes.txt").read_text() == "mine"
+    (out / "notes.txt").unlink()
+    (out / "sub" / "thesis.tex").unlink()
+    (out / "sub").rmdir()  # now empty: written
+    assert main(["synth", "--layout", "regdb", "--out", str(out), "--no-progress"]) == 0
+
+
+def test_synth_into_a_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "a.txt"
+    out.write_text("mine")
+    assert main(["synth", "--layout", "regdb", "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"paenet-data: error: --out {out} exists and is not a folder\n"
+    assert out.read_text() == "mine"

@@ -60,6 +60,41 @@ def test_file_that_is_not_sqlite(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert path.read_text() == "lab notes, not a database\n"  # untouched
 
 
+def _damaged_copies(tmp_path: Path) -> dict[str, Path]:
+    """A real annotations database, then a truncated copy and one with garbled pages."""
+    path = tmp_path / "good.sqlite3"
+    store = open_store(f"sqlite:///{path}")
+    with store.write() as s:
+        s.execute(text("CREATE TABLE filler (x TEXT)"))
+        for _ in range(300):
+            s.execute(text("INSERT INTO filler VALUES (:x)"), {"x": "y" * 200})
+    store.dispose()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=DELETE")  # checkpoint: everything in the main file
+    conn.close()
+    data = path.read_bytes()
+    truncated = tmp_path / "truncated.sqlite3"
+    truncated.write_bytes(data[: len(data) // 3])
+    garbled = bytearray(data)
+    page = 4096
+    for offset in range(page, len(garbled), 3 * page):  # every third page from page 2
+        garbled[offset + 8 : offset + 400] = bytes(range(256)) + bytes(136)
+    (tmp_path / "garbled.sqlite3").write_bytes(bytes(garbled))
+    return {"truncated": truncated, "garbled": tmp_path / "garbled.sqlite3"}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbled"])
+def test_malformed_database_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    path = _damaged_copies(tmp_path)[damage]
+    before = path.read_bytes()
+    line = _cli_error(capsys, f"sqlite:///{path}", "export", str(tmp_path / "out.csv"))
+    assert f"sqlite:///{path}" in line and "malformed" in line
+    assert f'sqlite3 {path} ".recover"' in line and "backup" in line
+    assert path.read_bytes() == before  # untouched
+
+
 def test_read_only_database_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "empty.sqlite3"
     path.touch()  # a new database: migrating it must write
