@@ -5,7 +5,9 @@ Values of a label: 0, 1 or -1 (unknown, see :class:`paenet.attributes.LabelValue
 ``camera = 0`` means identity-wide; a camera number is a per-camera override.
 Every labelling party is a :class:`Source`: one per human annotator (kind
 ``annotator``) and one per import (kind ``import``), so agreement and review treat
-people and published files alike, and imports are never mixed with human labels.
+people and published files alike, and imports are never mixed with human labels. A
+trained model is a source of kind ``model`` whose values live in :class:`Suggestion`,
+never in :class:`Label`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -100,9 +103,12 @@ class Source(Base):
     kind: Mapped[str] = mapped_column(String(16))
     annotator_id: Mapped[int | None] = mapped_column(ForeignKey("annotators.id"))
     origin: Mapped[str | None] = mapped_column(Text)
-    """For imports: the file(s) read and the mapping used."""
+    """For imports: the file(s) read and the mapping used; for models: the checkpoint."""
+    details: Mapped[str | None] = mapped_column(Text)
+    """For models: JSON of the checkpoint (path, SHA-256), the manifest it was trained on,
+    the calibration and the time of the run (:mod:`annotator.store.services.suggestions`)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    __table_args__ = (CheckConstraint("kind IN ('annotator', 'import')", name="kind"),)
+    __table_args__ = (CheckConstraint("kind IN ('annotator', 'import', 'model')", name="kind"),)
 
 
 class Label(Base):
@@ -119,6 +125,30 @@ class Label(Base):
         UniqueConstraint("identity_id", "attribute", "camera", "source_id"),
         CheckConstraint("value IN (-1, 0, 1)", name="value"),
         Index("ix_labels_source_identity", "source_id", "identity_id"),
+    )
+
+
+class Suggestion(Base):
+    """A model's suggested value of one attribute of one identity (camera 0) or camera.
+
+    Kept apart from :class:`Label`: a suggestion is never a label, so agreement, review,
+    the decided values and the export's default policy never see it. It becomes a label
+    only when a person accepts it (the label is then that person's, signed and noted)."""
+
+    __tablename__ = "suggestions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    identity_id: Mapped[int] = mapped_column(ForeignKey("identities.id", ondelete="CASCADE"))
+    attribute: Mapped[str] = mapped_column(String(32))
+    camera: Mapped[int] = mapped_column(Integer, default=IDENTITY_WIDE)
+    value: Mapped[int] = mapped_column(Integer)
+    probability: Mapped[float] = mapped_column(Float)
+    """The (calibrated, when the source says so) probability of value 1."""
+    __table_args__ = (
+        UniqueConstraint("source_id", "identity_id", "attribute", "camera"),
+        CheckConstraint("value IN (0, 1)", name="value"),
+        CheckConstraint("probability >= 0 AND probability <= 1", name="probability"),
+        Index("ix_suggestions_identity_source", "identity_id", "source_id"),
     )
 
 
@@ -155,6 +185,8 @@ class HistoryEntry(Base):
     new_value: Mapped[int | None] = mapped_column(Integer)
     annotator_id: Mapped[int | None] = mapped_column(ForeignKey("annotators.id"))
     undoes: Mapped[int | None] = mapped_column(ForeignKey("history.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    """Where the value came from when not typed (e.g. an accepted model suggestion)."""
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     __table_args__ = (
         CheckConstraint("kind IN ('label', 'decision', 'undo')", name="kind"),

@@ -56,16 +56,19 @@ class HistoryRecord:
     annotator: str | None
     at: datetime
     undoes: int | None
+    note: str | None = None
+    """Where the value came from when not typed (an accepted model suggestion)."""
 
     def describe(self) -> str:
         a = schema_attribute(self.attribute)
         where = "" if self.camera == IDENTITY_WIDE else f" (cam{self.camera})"
         who = self.annotator or self.source or "?"
         verb = {"label": "set", "decision": "decided", "undo": "undid to"}[self.kind]
-        return (
+        line = (
             f"{who} {verb} {a.key}{where}: {_name(a.key, self.old_value)} → "
             f"{_name(a.key, self.new_value)}"
         )
+        return f"{line} ({self.note})" if self.note else line
 
 
 def _name(key: str, value: int | None) -> str:
@@ -242,7 +245,15 @@ class Undo:
     """The undo key: undo the annotator's latest label change on the identity."""
 
 
-KeyStep = SetValue | Undo
+@dataclass(frozen=True)
+class AcceptSuggestions:
+    """The accept key (Enter): every attribute the annotator has not labelled takes the
+    suggestion of model source ``source`` (see :mod:`annotator.store.services.suggestions`)."""
+
+    source: str
+
+
+KeyStep = SetValue | Undo | AcceptSuggestions
 
 
 @dataclass(frozen=True)
@@ -289,6 +300,18 @@ def apply_key_batch(
                           {step.attribute: step.value}, version)  # fmt: skip
             saved.append(f"{step.attribute} = {_name(step.attribute, step.value)}")
             continue
+        if isinstance(step, AcceptSuggestions):
+            from annotator.store.services.suggestions import open_suggestions
+
+            todo = open_suggestions(session, iid, src, step.source)
+            if todo.values:
+                version = _bump(session, iid, dataset, pid, version, own)
+                _write_labels(session, iid, IDENTITY_WIDE, src, who, todo.values, version,
+                              note=todo.note)  # fmt: skip
+                saved.append(f"accepted {len(todo.values)} suggestion(s) of {step.source}")
+            else:
+                skipped.append(f"no open suggestion of {step.source} on {dataset} id {pid}")
+            continue
         target = _undo_target(session, dataset, pid, annotator)
         if target is None:
             skipped.append(f"nothing of {annotator}'s to undo on {dataset} id {pid}")
@@ -309,6 +332,7 @@ def _write_labels(
     version: int,
     kind: str = "label",
     undoes: int | None = None,
+    note: str | None = None,
 ) -> int:
     """Replace the changed labels and append one history row per attribute (also when
     unchanged: the history shows every save) at ``version``, already bumped by the
@@ -338,7 +362,7 @@ def _write_labels(
         [
             {"identity_id": iid, "version": version, "kind": kind, "attribute": a,
              "camera": camera, "source_id": src, "old_value": existing.get(a), "new_value": v,
-             "annotator_id": who, "undoes": undoes, "at": now}
+             "annotator_id": who, "undoes": undoes, "note": note, "at": now}
             for a, v in values.items()
         ],
     )  # fmt: skip
@@ -368,6 +392,7 @@ def history(session: Session, dataset: str, pid: int) -> list[HistoryRecord]:
             who,
             h.at,
             h.undoes,
+            h.note,
         )
         for h, src, who in rows
     ]

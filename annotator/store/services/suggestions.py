@@ -1,0 +1,218 @@
+"""Model suggestions: what a trained attribute head proposes for each identity.
+
+A model is a label source of kind ``model`` (one per dataset and checkpoint run, named by
+``paenet-predict --source``). Its values live in the ``suggestions`` table, never in
+``labels``: agreement, review, decisions and the export's default policy only ever see
+people's and imports' labels. A suggestion becomes a label when a person accepts it
+(the ``Enter`` key, :class:`~annotator.store.services.labels.AcceptSuggestions`): the label
+is then that person's, and its history row notes the model source and checkpoint.
+
+Re-running ``paenet-predict`` under the same source name replaces that source's
+suggestions for the dataset in one transaction; the source's details count the runs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from annotator.store.errors import StoreError
+from annotator.store.models import IDENTITY_WIDE, Identity, Label, Source, Suggestion
+from annotator.store.services.common import dataset_row, validate_attribute
+from annotator.store.services.names import validate_slug
+from paenet.attributes import ATTRIBUTE_KEYS
+
+MODEL_KIND = "model"
+
+
+@dataclass(frozen=True)
+class SuggestionRow:
+    """One suggested attribute: ``probability`` of value 1 (the value is p ≥ 0.5)."""
+
+    pid: int
+    attribute: str
+    camera: int
+    probability: float
+
+
+@dataclass(frozen=True)
+class Suggested:
+    value: int
+    probability: float
+
+    @property
+    def confidence(self) -> float:
+        """The probability of the suggested value (0.5 … 1)."""
+        return self.probability if self.value == 1 else 1.0 - self.probability
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    name: str
+    dataset: str
+    details: Mapping[str, Any]
+
+    @property
+    def checkpoint_sha(self) -> str:
+        return str(self.details.get("checkpoint", {}).get("sha256", ""))
+
+    @property
+    def calibrated(self) -> bool:
+        return bool(self.details.get("calibration", {}).get("calibrated", False))
+
+
+class NotAModelSourceError(StoreError):
+    def __init__(self, name: str, kind: str) -> None:
+        super().__init__(
+            f"source {name!r} exists and is an {kind} source, not a model's; choose another "
+            "--source name"
+        )
+
+
+def write_suggestions(
+    session: Session,
+    dataset: str,
+    source: str,
+    details: Mapping[str, Any],
+    rows: Iterable[SuggestionRow],
+) -> int:
+    """Replace model source ``source``'s suggestions for ``dataset`` with ``rows`` (in the
+    caller's transaction: all or nothing); returns the run number (1 for a new source).
+
+    ``details`` (JSON-able) describes the run: checkpoint, manifest, calibration, time.
+    Refuses a source name held by a person or an import, and one that holds another
+    dataset's suggestions (one model source per dataset keeps the provenance simple)."""
+    ds = dataset_row(session, dataset)
+    validate_slug(source, "source name")
+    src = session.execute(select(Source).where(Source.name == source)).scalar_one_or_none()
+    run = 1
+    if src is not None:
+        if src.kind != MODEL_KIND:
+            raise NotAModelSourceError(source, src.kind)
+        old = json.loads(src.details or "{}")
+        if old.get("dataset") not in (None, dataset):
+            raise StoreError(
+                f"model source {source!r} holds suggestions for dataset {old.get('dataset')!r}, "
+                f"not {dataset!r}; choose another --source name"
+            )
+        run = int(old.get("run", 0)) + 1
+        session.execute(delete(Suggestion).where(Suggestion.source_id == src.id))
+    else:
+        src = Source(name=source, kind=MODEL_KIND)
+        session.add(src)
+        session.flush()
+    src.details = json.dumps({**details, "dataset": dataset, "run": run}, sort_keys=True)
+    src.origin = str(details.get("checkpoint", {}).get("path", ""))
+    ids = dict(
+        session.execute(select(Identity.pid, Identity.id).where(Identity.dataset_id == ds.id)).all()
+    )
+    values = []
+    for r in rows:
+        validate_attribute(r.attribute)
+        if r.pid not in ids:
+            raise StoreError(f"dataset {dataset!r} has no identity {r.pid}")
+        p = float(r.probability)
+        if not 0.0 <= p <= 1.0:
+            raise StoreError(f"id {r.pid} {r.attribute}: probability {p} is not in [0, 1]")
+        values.append(
+            {"source_id": src.id, "identity_id": ids[r.pid], "attribute": r.attribute,
+             "camera": r.camera, "value": int(p >= 0.5), "probability": p}
+        )  # fmt: skip
+    if values:
+        session.execute(insert(Suggestion), values)
+    session.flush()
+    return run
+
+
+def model_sources(session: Session, dataset: str | None = None) -> list[ModelSource]:
+    """Every model source (of ``dataset``), newest first."""
+    out = []
+    for name, details in session.execute(
+        select(Source.name, Source.details)
+        .where(Source.kind == MODEL_KIND)
+        .order_by(Source.id.desc())
+    ):
+        info = json.loads(details or "{}")
+        if dataset is None or info.get("dataset") == dataset:
+            out.append(ModelSource(name, str(info.get("dataset", "")), MappingProxyType(info)))
+    return out
+
+
+def model_source(session: Session, name: str) -> ModelSource:
+    for src in model_sources(session):
+        if src.name == name:
+            return src
+    raise StoreError(f"no model source named {name!r} (run paenet-predict first)")
+
+
+def suggestions_of(
+    session: Session, dataset: str, pid: int, source: str, camera: int = IDENTITY_WIDE
+) -> dict[str, Suggested]:
+    """``{attribute: Suggested}`` of model ``source`` for one identity (and camera)."""
+    ds = dataset_row(session, dataset)
+    rows = session.execute(
+        select(Suggestion.attribute, Suggestion.value, Suggestion.probability)
+        .join(Source, Suggestion.source_id == Source.id)
+        .join(Identity, Suggestion.identity_id == Identity.id)
+        .where(Source.name == source, Identity.dataset_id == ds.id, Identity.pid == pid,
+               Suggestion.camera == camera)
+    )  # fmt: skip
+    return {a: Suggested(v, p) for a, v, p in rows}
+
+
+@dataclass(frozen=True)
+class OpenSuggestions:
+    """The suggestions an annotator has not answered yet, and the history note."""
+
+    values: Mapping[str, int]
+    note: str
+
+
+def open_suggestions(
+    session: Session, identity: int, annotator_source: int, source: str
+) -> OpenSuggestions:
+    """Identity-wide suggestions of model ``source`` for attributes on which the
+    annotator (source id ``annotator_source``) has no identity-wide label yet."""
+    src = model_source(session, source)
+    own = set(
+        session.scalars(
+            select(Label.attribute).where(
+                Label.identity_id == identity,
+                Label.source_id == annotator_source,
+                Label.camera == IDENTITY_WIDE,
+            )
+        )
+    )
+    rows = session.execute(
+        select(Suggestion.attribute, Suggestion.value)
+        .join(Source, Suggestion.source_id == Source.id)
+        .where(Source.name == source, Suggestion.identity_id == identity,
+               Suggestion.camera == IDENTITY_WIDE)
+    )  # fmt: skip
+    values = {a: v for a, v in rows if a not in own}
+    ordered = {k: values[k] for k in ATTRIBUTE_KEYS if k in values}
+    note = f"accepted suggestion from model source {source}, checkpoint {src.checkpoint_sha[:12]}"
+    return OpenSuggestions(MappingProxyType(ordered), note)
+
+
+def least_confident(session: Session, dataset: str, source: str) -> list[tuple[int, float]]:
+    """``(pid, margin)`` of every identity with suggestions, least confident first: the
+    margin is the smallest ``|p − 0.5|`` over its identity-wide attributes (ties by pid)."""
+    ds = dataset_row(session, dataset)
+    margin = func.min(func.abs(Suggestion.probability - 0.5))
+    rows = session.execute(
+        select(Identity.pid, margin)
+        .join(Suggestion, Suggestion.identity_id == Identity.id)
+        .join(Source, Suggestion.source_id == Source.id)
+        .where(Source.name == source, Identity.dataset_id == ds.id,
+               Suggestion.camera == IDENTITY_WIDE)
+        .group_by(Identity.pid)
+        .order_by(margin, Identity.pid)
+    )  # fmt: skip
+    return [(int(pid), float(m)) for pid, m in rows]

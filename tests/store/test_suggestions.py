@@ -1,0 +1,112 @@
+"""Model suggestions in the store: kept apart from labels, replaced per run, accepted by a
+person with one key (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from annotator.store.db import Store
+from annotator.store.errors import StoreError
+from annotator.store.models import Label, Source, Suggestion
+from annotator.store.services.labels import (
+    AcceptSuggestions,
+    SetValue,
+    apply_key_batch,
+    effective_labels,
+    get_identity,
+    history,
+)
+from annotator.store.services.suggestions import (
+    NotAModelSourceError,
+    SuggestionRow,
+    least_confident,
+    model_sources,
+    suggestions_of,
+    write_suggestions,
+)
+from paenet.attributes import ATTRIBUTE_KEYS
+
+DETAILS = {"checkpoint": {"path": "/runs/x/final.pt", "sha256": "ab" * 32}}
+
+
+def _rows(pid: int, probs: list[float], camera: int = 0) -> list[SuggestionRow]:
+    return [SuggestionRow(pid, k, camera, p) for k, p in zip(ATTRIBUTE_KEYS, probs)]
+
+
+P4 = [0.9, 0.2, 0.45, 0.7, 0.05, 0.99, 0.6, 0.3]
+P5 = [0.8, 0.1, 0.1, 0.9, 0.1, 0.9, 0.9, 0.1]
+
+
+def test_suggestions_are_stored_apart_from_labels_and_replaced_per_run(sysu_store: Store) -> None:
+    with sysu_store.write() as s:
+        assert write_suggestions(s, "sysu", "model-sysu", DETAILS, _rows(4, P4) + _rows(5, P5)) == 1
+    with sysu_store.read() as s:
+        got = suggestions_of(s, "sysu", 4, "model-sysu")
+        assert [got[k].value for k in ATTRIBUTE_KEYS] == [1, 0, 0, 1, 0, 1, 1, 0]
+        assert got["glasses"].probability == pytest.approx(0.45)
+        assert got["glasses"].confidence == pytest.approx(0.55)
+        assert s.scalar(select(func.count()).select_from(Label)) == 0  # never a label
+        view = get_identity(s, "sysu", 4)
+        assert set(effective_labels(view, 1).values()) == {-1}  # nobody labelled anything
+        (src,) = model_sources(s, "sysu")
+        assert src.name == "model-sysu" and src.checkpoint_sha == "ab" * 32
+        assert src.details["run"] == 1 and not src.calibrated
+        # least confident first: id 4's weakest margin is |0.45 - 0.5| = 0.05, id 5's 0.3
+        assert least_confident(s, "sysu", "model-sysu") == [
+            (4, pytest.approx(0.05)),
+            (5, pytest.approx(0.3)),
+        ]
+    with sysu_store.write() as s:  # a second run replaces, it does not add
+        assert write_suggestions(s, "sysu", "model-sysu", DETAILS, _rows(4, P5)) == 2
+    with sysu_store.read() as s:
+        assert s.scalar(select(func.count()).select_from(Suggestion)) == 8
+        assert suggestions_of(s, "sysu", 5, "model-sysu") == {}
+        assert model_sources(s)[0].details["run"] == 2
+
+
+def test_a_person_or_import_source_name_is_refused(sysu_store: Store) -> None:
+    with sysu_store.write() as s:
+        s.add(Source(name="paenet-mat", kind="import", origin="cam1_att.mat"))
+    with pytest.raises(NotAModelSourceError, match="an import source"), sysu_store.write() as s:
+        write_suggestions(s, "sysu", "paenet-mat", DETAILS, _rows(4, P4))
+    with pytest.raises(StoreError, match="no identity 999"), sysu_store.write() as s:
+        write_suggestions(s, "sysu", "model-sysu", DETAILS, _rows(999, P4))
+    with sysu_store.read() as s:  # the refused run left nothing behind
+        assert model_sources(s) == []
+
+
+def test_enter_accepts_the_open_suggestions_in_order_with_a_note(sysu_store: Store) -> None:
+    with sysu_store.write() as s:
+        write_suggestions(s, "sysu", "model-sysu", DETAILS, _rows(4, P4) + _rows(4, P5, camera=1))
+    # "1 2 Enter" as keys: gender and hair typed, Enter fills the other six
+    steps = [SetValue("gender", 0), SetValue("hair_length", 1), AcceptSuggestions("model-sysu")]
+    with sysu_store.write() as s:
+        result = apply_key_batch(s, "sysu", 4, steps, "ann", 0)
+    assert result.version == 3
+    assert result.saved[-1] == "accepted 6 suggestion(s) of model-sysu"
+    with sysu_store.read() as s:
+        view = get_identity(s, "sysu", 4)
+        mine = {k: view.label("annotator:ann", k) for k in ATTRIBUTE_KEYS}
+        # typed values kept (gender 0 although the model said 1), the rest from the model
+        assert mine == dict(zip(ATTRIBUTE_KEYS, [0, 1, 0, 1, 0, 1, 1, 0]))
+        assert view.label("annotator:ann", "gender", 1) is None  # camera suggestions stay
+        entries = history(s, "sysu", 4)
+        accepted = [e for e in entries if e.version == 3]
+        assert len(accepted) == 6 and all(e.annotator == "ann" for e in accepted)
+        note = f"accepted suggestion from model source model-sysu, checkpoint {'ab' * 6}"
+        assert all(e.note == note for e in accepted)
+        assert accepted[0].describe().endswith(f"({note})")
+    with sysu_store.write() as s:  # nothing left to accept: skipped, no version
+        again = apply_key_batch(s, "sysu", 4, [AcceptSuggestions("model-sysu")], "ann", 3)
+    assert again.version == 3 and again.skipped
+
+
+def test_details_are_json_with_dataset_and_run(sysu_store: Store) -> None:
+    with sysu_store.write() as s:
+        write_suggestions(s, "sysu", "m", {**DETAILS, "calibration": {"calibrated": True}}, [])
+    with sysu_store.read() as s:
+        (src,) = model_sources(s, "sysu")
+        assert src.calibrated and json.loads(json.dumps(dict(src.details)))["dataset"] == "sysu"
