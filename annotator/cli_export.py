@@ -2,7 +2,7 @@
 
     paenet-export --dataset NAME [--out DIR] [--sources A,B] [--unknown fail|drop|0|1]
                   [--format manifest|paenet-official] [--rand-perm rand_perm_cam.mat]
-    paenet-export --check DIR [--root DATASET_ROOT]
+    paenet-export --check DIR [--root DATASET_ROOT] [--deep]
 
 Database: ``--db URL``, else ``PAENET_DB_URL``, else ``sqlite:///datasets/annotations.sqlite3``
 (like ``paenet-labels``); it must exist. Default ``--out``: ``<data root>/manifests/<dataset>``
@@ -64,12 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--check", type=Path, metavar="DIR", help="verify an existing manifest")
     p.add_argument("--root", type=Path, default=None, help="--check: the dataset root, if moved")
+    p.add_argument(
+        "--deep", action="store_true",
+        help="--check: also decode every image in full (finds truncated files; slower)",
+    )  # fmt: skip
     p.add_argument("-v", "--verbose", action="count", default=0)
     return p
 
 
 def _check(args: argparse.Namespace) -> int:
-    report = check_manifest(args.check, args.root)
+    report = check_manifest(args.check, args.root, deep=args.deep)
     if report.ok:
         sys.stdout.write(f"{args.check}: valid ({report.images} images, all present)\n")
         return 0

@@ -20,9 +20,11 @@ Writing (for tests and tools that have no database), in
   (``paenet-data synth``) with its ground truth ``synth_attributes.csv`` as labels and
   seeded SYSU protocols / the RegDB idx trials.
 
-Validation on load: format name and schema version, the SHA-256 of every listed file,
-the table columns and values, every image path relative and inside the dataset root,
-and the dataset root existing. Each failure raises :class:`ManifestError` naming the
+Validation on load: format name and schema version (1 and 2 are read), the type of
+every field of ``manifest.json`` the loader reads, the SHA-256 of every listed file, the
+table columns, their types and values (nothing is coerced: NaN, 256 or camera 9 are
+refused naming the row and the column), every image path relative and inside the dataset
+root, and the dataset root existing. Each failure raises :class:`ManifestError` naming the
 file and what was expected. Image files themselves are not opened (``paenet-export
 --check`` does that).
 """
@@ -45,7 +47,9 @@ from paenet.data.protocol import SkipRule, TestProtocol
 from paenet.data.records import Sample
 
 MANIFEST_FORMAT = "paenet-manifest"
-MANIFEST_SCHEMA_VERSION = 1
+MANIFEST_SCHEMA_VERSION = 2
+"""Written by this version. 2 added the images' ``bytes`` and ``mtime_ns`` columns."""
+READABLE_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2)
 MANIFEST_FILE = "manifest.json"
 IMAGES_PARQUET = "images.parquet"
 IMAGES_CSV = "images.csv"
@@ -54,7 +58,7 @@ PROTOCOLS_CSV = "protocols.csv"
 KINDS: tuple[str, ...] = ("sysu", "regdb")
 SYSU_SPLITS: tuple[str, ...] = ("train", "val", "test")
 PROVENANCE_SUFFIX = "_provenance"
-IMAGE_COLUMNS: tuple[str, ...] = (
+IMAGE_COLUMNS_V1: tuple[str, ...] = (
     "path",
     "pid",
     "camera",
@@ -63,7 +67,20 @@ IMAGE_COLUMNS: tuple[str, ...] = (
     *ATTRIBUTE_KEYS,
     *(k + PROVENANCE_SUFFIX for k in ATTRIBUTE_KEYS),
 )
-"""Columns of ``images.parquet`` / ``images.csv``, in file order."""
+"""Columns of ``images.*`` in schema version 1."""
+IMAGE_FILE_COLUMNS: tuple[str, ...] = ("bytes", "mtime_ns")
+"""Since schema version 2: each image file's size in bytes and its modification time in
+integer nanoseconds (``st_mtime_ns``: exact, where float seconds would round) when the
+manifest was written."""
+IMAGE_COLUMNS: tuple[str, ...] = (*IMAGE_COLUMNS_V1, *IMAGE_FILE_COLUMNS)
+"""Columns of ``images.parquet`` / ``images.csv``, in file order (schema version 2)."""
+
+
+def image_columns(schema_version: int) -> tuple[str, ...]:
+    """The columns of ``images.*`` in a manifest of ``schema_version``."""
+    return IMAGE_COLUMNS_V1 if schema_version < 2 else IMAGE_COLUMNS
+
+
 PROTOCOL_COLUMNS: tuple[str, ...] = ("list", "path")
 """Columns of ``protocols.parquet`` / ``protocols.csv``: one row per (list, image), in list
 order. A protocol names its query and gallery lists; identical lists are stored once."""
@@ -124,6 +141,11 @@ class Manifest:
     content_hash: str
     """SHA-256 of ``manifest.json`` without its creation time (covers every table's hash)."""
     metadata: Mapping[str, Any]
+    image_bytes: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """int64 ``[N]`` in the order of :attr:`images`: each file's size when the manifest
+    was written; None for a schema-1 manifest (recorded no sizes)."""
+    image_mtime_ns: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """int64 ``[N]``: each file's ``st_mtime_ns`` when written; None like ``image_bytes``."""
     _paths: tuple[str, ...] = field(default=(), repr=False, compare=False)
     """``str`` of every image path, in row order (read with the table; saves rebuilding it)."""
 
@@ -307,22 +329,30 @@ def load_manifest(
         )
     from paenet.data.manifest_tables import read_images
 
-    images, paths = read_images(directory, ds["kind"])
+    table = read_images(directory, ds["kind"], doc["schema_version"])
     return Manifest(
         directory=directory,
         dataset=ds["name"],
         kind=ds["kind"],
         root=root_path.resolve(),
         attribute_keys=tuple(a["key"] for a in doc["attributes"]),
-        images=images,
+        images=table.images,
         content_hash=content_hash(doc),
         metadata=MappingProxyType(doc),
-        _paths=paths,
+        image_bytes=table.bytes,
+        image_mtime_ns=table.mtime_ns,
+        _paths=table.paths,
     )
 
 
 def read_manifest_json(directory: Path) -> dict[str, Any]:
-    """Parse ``manifest.json`` and check format, schema version, dataset and schema."""
+    """Parse ``manifest.json`` and check the type of every field the loader reads.
+
+    Checked: ``format``, ``schema_version``, ``dataset`` (``name``, ``kind``, ``root``,
+    ``synthetic``), ``attributes[].key``, ``protocols[]`` (``params``, ``query``,
+    ``gallery``, ``skip_rules[]``, ``unique_identity_cmc``) and ``files`` (name ->
+    ``{sha256, bytes}``). The first wrong field raises :class:`ManifestError` naming it
+    and what was expected."""
     path = directory / MANIFEST_FILE
     if not directory.is_dir():
         raise ManifestError(directory, "manifest directory does not exist")
@@ -336,20 +366,78 @@ def read_manifest_json(directory: Path) -> dict[str, Any]:
         got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise ManifestError(path, f"format must be {MANIFEST_FORMAT!r}, got {got!r}")
     version = doc.get("schema_version")
-    if not isinstance(version, int) or version != MANIFEST_SCHEMA_VERSION:
-        newer = isinstance(version, int) and version > MANIFEST_SCHEMA_VERSION
+    if type(version) is not int or version not in READABLE_SCHEMA_VERSIONS:
+        newer = type(version) is int and version > MANIFEST_SCHEMA_VERSION
         hint = " (written by a newer paenet; upgrade)" if newer else ""
+        readable = ", ".join(map(str, READABLE_SCHEMA_VERSIONS))
         raise ManifestError(
             path,
             f"schema_version {version!r} is not supported; this reader reads "
-            f"version {MANIFEST_SCHEMA_VERSION}{hint}",
+            f"versions {readable}{hint}",
         )
     for key in ("dataset", "attributes", "protocols", "files"):
         if key not in doc:
             raise ManifestError(path, f"missing the {key!r} field")
-    ds = doc["dataset"]
-    if not isinstance(ds, dict) or ds.get("kind") not in KINDS or not ds.get("name"):
-        raise ManifestError(path, f"'dataset' needs a name, a root and a kind in {KINDS}")
+    _check_dataset(path, doc["dataset"])
+    attributes = _expect_list(path, "attributes", doc["attributes"])
+    for i, a in enumerate(attributes):
+        _expect_str(path, f"attributes[{i}].key", _expect_dict(path, f"attributes[{i}]", a), "key")
+    keys = tuple(a["key"] for a in attributes)
+    if keys != ATTRIBUTE_KEYS:
+        raise ManifestError(
+            path, f"attribute schema {list(keys)} differs from this code's {list(ATTRIBUTE_KEYS)}"
+        )
+    for i, entry in enumerate(_expect_list(path, "protocols", doc["protocols"])):
+        _check_protocol(path, f"protocols[{i}]", entry)
+    for name, entry in _expect_dict(path, "files", doc["files"]).items():
+        where = f"files[{name}]"
+        entry = _expect_dict(path, where, entry)
+        sha = entry.get("sha256")
+        if not isinstance(sha, str) or len(sha) != 64:
+            raise ManifestError(
+                path, f"'{where}.sha256' must be a SHA-256 (64 hex digits), got {sha!r}"
+            )
+        if type(entry.get("bytes")) is not int or entry["bytes"] < 0:
+            raise ManifestError(
+                path, f"'{where}.bytes' must be a size in bytes (an integer), "
+                f"got {entry.get('bytes')!r}",
+            )  # fmt: skip
+    return doc
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "true/false"}
+    if value is None:
+        return "null"
+    return names.get(type(value), type(value).__name__)
+
+
+def _expect_dict(path: Path, where: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ManifestError(path, f"{where!r} must be an object, got {_json_type(value)}")
+    return value
+
+
+def _expect_list(path: Path, where: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ManifestError(path, f"{where!r} must be a list, got {_json_type(value)}")
+    return value
+
+
+def _expect_str(path: Path, where: str, parent: Mapping[str, Any], key: str) -> str:
+    value = parent.get(key)
+    if not isinstance(value, str):
+        raise ManifestError(path, f"{where!r} must be a string, got {value!r}")
+    return value
+
+
+def _check_dataset(path: Path, ds: Any) -> None:
+    ds = _expect_dict(path, "dataset", ds)
+    name = ds.get("name")
+    if not isinstance(name, str) or not name:
+        raise ManifestError(path, f"'dataset.name' must be a non-empty string, got {name!r}")
+    if ds.get("kind") not in KINDS:
+        raise ManifestError(path, f"'dataset.kind' must be one of {KINDS}, got {ds.get('kind')!r}")
     if not isinstance(ds.get("root"), str) or not Path(ds["root"]).is_absolute():
         raise ManifestError(
             path, f"'dataset.root' must be an absolute path, got {ds.get('root')!r}"
@@ -358,12 +446,45 @@ def read_manifest_json(directory: Path) -> dict[str, Any]:
         raise ManifestError(
             path, f"'dataset.synthetic' must be true or false, got {ds.get('synthetic')!r}"
         )
-    keys = tuple(a.get("key") for a in doc["attributes"])
-    if keys != ATTRIBUTE_KEYS:
+
+
+_SKIP_RULE_FIELDS: Mapping[str, type] = MappingProxyType(
+    {"query_camera": int, "gallery_camera": int, "reason": str}
+)
+
+
+def _check_protocol(path: Path, where: str, entry: Any) -> None:
+    """One ``protocols[]`` entry: the fields :meth:`Manifest.protocols` builds a
+    :class:`TestProtocol` from."""
+    entry = _expect_dict(path, where, entry)
+    params = _expect_dict(path, f"{where}.params", entry.get("params"))
+    for key, value in params.items():
+        if not isinstance(value, str | int | float):
+            raise ManifestError(
+                path,
+                f"'{where}.params.{key}' must be a string, number or true/false, "
+                f"got {_json_type(value)}",
+            )
+    _expect_str(path, f"{where}.query", entry, "query")
+    _expect_str(path, f"{where}.gallery", entry, "gallery")
+    rules = _expect_list(path, f"{where}.skip_rules", entry.get("skip_rules"))
+    for j, rule in enumerate(rules):
+        at = f"{where}.skip_rules[{j}]"
+        rule = _expect_dict(path, at, rule)
+        if set(rule) != set(_SKIP_RULE_FIELDS):
+            raise ManifestError(
+                path, f"{at!r} must have the keys {sorted(_SKIP_RULE_FIELDS)}, got {sorted(rule)}"
+            )
+        for key, kind in _SKIP_RULE_FIELDS.items():
+            if type(rule[key]) is not kind:
+                what = "an integer" if kind is int else "a string"
+                raise ManifestError(path, f"'{at}.{key}' must be {what}, got {rule[key]!r}")
+    if not isinstance(entry.get("unique_identity_cmc"), bool):
         raise ManifestError(
-            path, f"attribute schema {list(keys)} differs from this code's {list(ATTRIBUTE_KEYS)}"
+            path,
+            f"'{where}.unique_identity_cmc' must be true or false, "
+            f"got {entry.get('unique_identity_cmc')!r}",
         )
-    return doc
 
 
 def hash_problems(directory: Path, doc: Mapping[str, Any]) -> list[tuple[Path, str]]:

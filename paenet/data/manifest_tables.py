@@ -10,13 +10,15 @@ import contextlib
 import gc
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES
+from paenet.data.kinds import CAMERAS, dataset_kind
 from paenet.data.manifest import (
-    IMAGE_COLUMNS,
+    IMAGE_FILE_COLUMNS,
     IMAGES_PARQUET,
     PROTOCOL_COLUMNS,
     PROTOCOLS_PARQUET,
@@ -24,6 +26,7 @@ from paenet.data.manifest import (
     SYSU_SPLITS,
     ManifestError,
     ManifestImage,
+    image_columns,
 )
 from paenet.data.records import Modality, Sample
 
@@ -55,15 +58,111 @@ def _first_bad(path: Path, table, mask, what: str) -> None:
         raise ManifestError(path, f"row {i}: {p!r}: {what}")
 
 
-def read_images(directory: Path, kind: str) -> tuple[tuple[ManifestImage, ...], tuple[str, ...]]:
-    """The images table as records; every check is one vectorised pass before the loop."""
+@dataclass(frozen=True)
+class ImagesTable:
+    """``images.parquet`` read and validated (rows in file order)."""
+
+    images: tuple[ManifestImage, ...]
+    paths: tuple[str, ...]
+    bytes: np.ndarray | None
+    """int64 ``[N]``: each file's recorded size; None for a schema-1 manifest."""
+    mtime_ns: np.ndarray | None
+    """int64 ``[N]``: each file's recorded ``st_mtime_ns``; None for a schema-1 manifest."""
+
+
+_STRING_COLUMNS = ("path", "modality", "split", *(k + PROVENANCE_SUFFIX for k in ATTRIBUTE_KEYS))
+_INTEGER_COLUMNS = ("pid", "camera", *IMAGE_FILE_COLUMNS)
+
+
+def _check_types(path: Path, table) -> None:
+    """Every column of the right Arrow type family (the writer's exact widths are not
+    required: a table rewritten by pandas has int64 and float columns)."""
+    import pyarrow.types as pt
+
+    for name, column_type in zip(table.column_names, table.schema.types):
+        if name in _STRING_COLUMNS:
+            ok = pt.is_string(column_type) or pt.is_large_string(column_type)
+            ok = ok or (name == "split" and pt.is_null(column_type))
+            what = "strings"
+        elif name in _INTEGER_COLUMNS:
+            ok, what = pt.is_integer(column_type), "integers"
+        else:  # an attribute: integers, or floats holding exactly 0, 1 or -1
+            ok = pt.is_integer(column_type) or pt.is_floating(column_type)
+            what = "integers 0, 1 or -1"
+        if not ok:
+            raise ManifestError(path, f"column {name!r} has type {column_type}, expected {what}")
+
+
+def _first_null(path: Path, table, names: Sequence[str]) -> None:
+    """The first row (in row order over ``names``) missing a value, named."""
+    import pyarrow.compute as pc
+
+    rows = [
+        (int(pc.index(pc.is_null(table.column(n)), True).as_py()), k)
+        for k, n in enumerate(names)
+        if table.column(n).null_count
+    ]
+    if rows:
+        i, k = min(rows)
+        p = table.column("path")[i].as_py() if names[k] != "path" else None
+        raise ManifestError(path, f"row {i} ({p}): {names[k]} is missing")
+
+
+def _int64(path: Path, table, name: str) -> np.ndarray:
+    """A null-free integer column as int64 (no narrowing: 256 must not wrap to 0); an
+    unsigned value above the int64 range is refused, naming its row."""
+    arr = table.column(name).combine_chunks()
+    raw = _ints(arr)
+    if raw.dtype == np.uint64 and len(raw) and int(raw.max()) > np.iinfo(np.int64).max:
+        i = int(np.argmax(raw > np.iinfo(np.int64).max))
+        raise ManifestError(
+            path, f"row {i} ({table.column('path')[i].as_py()}): {name} = {int(raw[i])}, "
+            "out of range",
+        )  # fmt: skip
+    return raw.astype(np.int64)
+
+
+def _attribute_values(path: Path, table) -> np.ndarray:
+    """int8 ``[N, 8]`` of the attribute columns, after refusing any value other than
+    exactly 0, 1 or -1 (NaN, 256, 2.5 …) in the column's own type, before narrowing,
+    naming the first bad row and column."""
+    n = table.num_rows
+    bad = np.zeros((n, NUM_ATTRIBUTES), bool)
+    columns = [_ints(table.column(key)) for key in ATTRIBUTE_KEYS]  # ints or floats as stored
+    for c, values in enumerate(columns):
+        bad[:, c] = ~np.isin(values, (-1, 0, 1))  # NaN is in no set; uint64 is not wrapped
+    if bad.any():
+        r, c = map(int, np.argwhere(bad)[0])
+        value = columns[c][r].item()
+        shown = int(value) if isinstance(value, float) and value.is_integer() else value
+        raise ManifestError(
+            path,
+            f"row {r} ({table.column('path')[r].as_py()}): {ATTRIBUTE_KEYS[c]} = {shown}, "
+            "expected 0, 1 or -1",
+        )
+    attrs = np.empty((n, NUM_ATTRIBUTES), np.int8)
+    for c, values in enumerate(columns):
+        attrs[:, c] = values
+    return attrs
+
+
+def read_images(directory: Path, kind: str, schema_version: int) -> ImagesTable:
+    """The images table as records; every check is one vectorised pass before the loop.
+
+    Refused, naming the row (and its path) and the column: a column of the wrong type, a
+    missing value (except ``split``), a path that is not relative and inside the root,
+    a path listed twice, a negative pid or size, a camera the dataset kind does not have
+    or whose modality differs, an attribute value other than exactly 0, 1 or -1 (NaN,
+    256 …; checked before any narrowing), an unknown modality or split."""
     import pyarrow.compute as pc
 
     path = directory / IMAGES_PARQUET
-    table = _read_table(path, IMAGE_COLUMNS)
+    table = _read_table(path, image_columns(schema_version))
+    _check_types(path, table)
     paths = table.column("path")
     if paths.null_count:
         _first_bad(path, table, pc.is_null(paths), "path is missing")
+    _first_null(path, table, [c for c in table.column_names if c not in ("path", "split")])
     _first_bad(
         path,
         table,
@@ -89,25 +188,20 @@ def read_images(directory: Path, kind: str) -> tuple[tuple[ManifestImage, ...], 
             raise ManifestError(
                 path, f"row {i} ({paths[i].as_py()}): {column} {have[i]!r} is not valid for {kind}"
             )
-    if any(table.column(k).null_count for k in ATTRIBUTE_KEYS):
-        raise ManifestError(path, "an attribute value is missing (expected 0, 1 or -1)")
-    n = table.num_rows
-    attrs = np.zeros((n, NUM_ATTRIBUTES), np.int8)
-    for c, k in enumerate(ATTRIBUTE_KEYS):
-        attrs[:, c] = _ints(table.column(k))
-    bad_values = ~np.isin(attrs, (-1, 0, 1))
-    if bad_values.any():
-        r, c = map(int, np.argwhere(bad_values)[0])
-        raise ManifestError(
-            path,
-            f"row {r} ({paths[r].as_py()}): {ATTRIBUTE_KEYS[c]} = {attrs[r, c]}, "
-            "expected 0, 1 or -1",
-        )
+    ints = {
+        name: _int64(path, table, name) for name in table.column_names if name in _INTEGER_COLUMNS
+    }
+    for name in ("pid", "bytes"):
+        if name in ints and (ints[name] < 0).any():
+            i = int(np.argmax(ints[name] < 0))
+            raise ManifestError(
+                path, f"row {i} ({paths[i].as_py()}): {name} {int(ints[name][i])} is negative"
+            )
+    _check_cameras(path, table, kind, ints["camera"], modalities)
+    attrs = _attribute_values(path, table)
     values = _shared_rows(attrs + 1, lambda row: tuple(v - 1 for v in row))
     prov_cols = [table.column(k + PROVENANCE_SUFFIX) for k in ATTRIBUTE_KEYS]
-    if any(c.null_count for c in prov_cols):
-        raise ManifestError(path, "a provenance value is missing")
-    codes = np.zeros((n, NUM_ATTRIBUTES), np.int64)
+    codes = np.zeros((table.num_rows, NUM_ATTRIBUTES), np.int64)
     names: list[list[str]] = []
     for c, col in enumerate(prov_cols):
         enc = col.combine_chunks().dictionary_encode()
@@ -129,7 +223,37 @@ def read_images(directory: Path, kind: str) -> tuple[tuple[ManifestImage, ...], 
                 provs,
             )
         )
-    return images, texts
+    return ImagesTable(images, texts, ints.get("bytes"), ints.get("mtime_ns"))
+
+
+def _check_cameras(path: Path, table, kind: str, cameras: np.ndarray, modalities: list) -> None:
+    """Every camera one of the kind's (SYSU 1-6, RegDB 1-2) and of its modality."""
+    known = CAMERAS[dataset_kind(kind)]
+    ids = np.array(sorted(known), np.int64)
+    unknown = ~np.isin(cameras, ids)
+    if unknown.any():
+        i = int(np.argmax(unknown))
+        raise ManifestError(
+            path,
+            f"row {i} ({table.column('path')[i].as_py()}): camera {int(cameras[i])} is not a "
+            f"{kind} camera (expected {', '.join(map(str, ids.tolist()))})",
+        )
+    if not len(cameras):
+        return
+    infrared = np.zeros(int(ids.max()) + 1, bool)
+    for cam, info in known.items():
+        infrared[cam] = info.modality is Modality.INFRARED
+    said = np.array(modalities, dtype=object) == Modality.INFRARED.value
+    wrong = infrared[cameras] != said
+    if wrong.any():
+        i = int(np.argmax(wrong))
+        cam = known[int(cameras[i])]
+        article = "an" if cam.modality is Modality.INFRARED else "a"
+        raise ManifestError(
+            path,
+            f"row {i} ({table.column('path')[i].as_py()}): camera {cam.id} is {article} "
+            f"{cam.modality.value} camera, but modality is {modalities[i]!r}",
+        )
 
 
 def _parsed_path_311(text: str) -> PurePosixPath:

@@ -15,6 +15,8 @@ import pytest
 
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.manifest import (
+    IMAGE_FILE_COLUMNS,
+    IMAGES_CSV,
     IMAGES_PARQUET,
     MANIFEST_FILE,
     MANIFEST_SCHEMA_VERSION,
@@ -153,7 +155,9 @@ def _image(path: str, pid: int = 1, attrs=(0, 1, 0, 1, 0, 1, 0, 1)) -> ManifestI
 
 def test_write_records_directly_and_overwrite_keeps_one_directory(tmp_path: Path):
     root = tmp_path / "root"
-    root.mkdir()
+    for pid in (1, 2):
+        (root / "cam1" / f"{pid:04d}").mkdir(parents=True)
+        (root / "cam1" / f"{pid:04d}" / "0001.jpg").write_bytes(b"x" * pid)
     out = tmp_path / "out"
     imgs = [_image("cam1/0002/0001.jpg", 2), _image("cam1/0001/0001.jpg", 1, (-1,) * 8)]
     write_manifest(out, dataset="d", kind="sysu", root=root, images=imgs, created_at=T0)
@@ -170,8 +174,8 @@ def test_failed_write_leaves_previous_manifest(copy: Path, stand_in: Path):
     before = {p.name: p.read_bytes() for p in copy.iterdir()}
     with pytest.raises(ValueError, match="plain file name"):
         write_manifest(
-            copy, dataset="x", kind="sysu", root=stand_in, images=[_image("a/b.jpg")],
-            extra_files={"../evil": b"x"},
+            copy, dataset="x", kind="sysu", root=stand_in / "SYSU-MM01",
+            images=load_manifest(copy).images[:1], extra_files={"../evil": b"x"},
         )  # fmt: skip
     assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
     assert [p.name for p in copy.parent.iterdir()] == ["m"]
@@ -250,3 +254,245 @@ def test_missing_root_is_named_and_can_be_overridden(copy: Path, stand_in: Path,
         load_manifest(copy)
     m = load_manifest(copy, root=moved)
     assert m.image_path(m.images[0]).is_file()
+
+
+# --- the images table records each image's size and mtime (issue 20, item 6) ---------
+
+
+def _to_version_1(directory: Path) -> None:
+    """Rewrite a manifest as a schema-1 one (before images recorded their size and mtime)."""
+    table = pq.read_table(directory / IMAGES_PARQUET).drop_columns(list(IMAGE_FILE_COLUMNS))
+    pq.write_table(table, directory / IMAGES_PARQUET)
+    rows = list(csv.reader((directory / IMAGES_CSV).open(newline="")))
+    keep = len(rows[0]) - len(IMAGE_FILE_COLUMNS)
+    (directory / IMAGES_CSV).write_text("".join(",".join(r[:keep]) + "\n" for r in rows))
+    doc = json.loads((directory / MANIFEST_FILE).read_text())
+    doc["schema_version"] = 1
+    doc["tables"]["images"]["columns"] = doc["tables"]["images"]["columns"][:keep]
+    (directory / MANIFEST_FILE).write_text(json.dumps(doc))
+    for name in (IMAGES_PARQUET, IMAGES_CSV):
+        _rehash(directory, name)
+
+
+def test_images_table_records_each_image_size_and_mtime(sysu_manifest: Path, stand_in: Path):
+    m = load_manifest(sysu_manifest)
+    assert m.metadata["schema_version"] == MANIFEST_SCHEMA_VERSION == 2
+    assert m.metadata["tables"]["images"]["columns"][-2:] == ["bytes", "mtime_ns"]
+    assert m.image_bytes is not None and m.image_mtime_ns is not None
+    assert m.image_bytes.dtype == np.int64 and m.image_mtime_ns.dtype == np.int64
+    for i, im in enumerate(m.images):
+        st = (m.root / im.sample.path).stat()
+        assert (m.image_bytes[i], m.image_mtime_ns[i]) == (st.st_size, st.st_mtime_ns)
+    with (sysu_manifest / IMAGES_CSV).open(newline="") as f:
+        first = next(csv.DictReader(f))
+    st = (m.root / first["path"]).stat()
+    assert (int(first["bytes"]), int(first["mtime_ns"])) == (st.st_size, st.st_mtime_ns)
+
+
+def test_version_1_manifest_without_sizes_still_loads(copy: Path):
+    before = load_manifest(copy)
+    _to_version_1(copy)
+    m = load_manifest(copy)
+    assert m.metadata["schema_version"] == 1
+    assert m.image_bytes is None and m.image_mtime_ns is None
+    assert m.images == before.images
+    assert len(m.protocols()) == 40
+
+
+def test_write_refuses_an_image_missing_on_disk(tmp_path: Path):
+    root = tmp_path / "root"
+    (root / "cam1" / "0001").mkdir(parents=True)
+    (root / "cam1" / "0001" / "0001.jpg").write_bytes(b"x" * 10)
+    with pytest.raises(ManifestError, match=r"cam1/0002/0001\.jpg: image is missing"):
+        write_manifest(
+            tmp_path / "out", dataset="d", kind="sysu", root=root,
+            images=[_image("cam1/0001/0001.jpg"), _image("cam1/0002/0001.jpg", 2)],
+        )  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
+# --- values the loader refuses instead of coercing (item 7) --------------------------
+
+
+def _retype(directory: Path, column: str, values: list, arrow_type) -> None:
+    """Replace one column of images.parquet with ``values`` of ``arrow_type``."""
+    table = pq.read_table(directory / IMAGES_PARQUET)
+    i = table.column_names.index(column)
+    table = table.set_column(i, column, pa.array(values, arrow_type))
+    pq.write_table(table, directory / IMAGES_PARQUET)
+    _rehash(directory, IMAGES_PARQUET)
+
+
+def _column(directory: Path, column: str) -> list:
+    return pq.read_table(directory / IMAGES_PARQUET).column(column).to_pylist()
+
+
+def test_nan_attribute_is_refused_not_read_as_zero(copy: Path):
+    values = [float(v) for v in _column(copy, "glasses")]
+    values[4] = float("nan")
+    _retype(copy, "glasses", values, pa.float64())
+    path = _column(copy, "path")[4]
+    with pytest.raises(ManifestError, match=rf"row 4 \({path}\): glasses = nan, expected 0, 1"):
+        load_manifest(copy)
+
+
+@pytest.mark.parametrize("value", [256, 257, -255, 2**40])
+def test_wide_integer_attribute_is_refused_not_wrapped(copy: Path, value: int):
+    values = _column(copy, "backpack")
+    values[2] = value
+    _retype(copy, "backpack", values, pa.int64())
+    with pytest.raises(ManifestError, match=rf"row 2 \(.*\): backpack = {value}, expected 0, 1"):
+        load_manifest(copy)
+
+
+def test_integral_float_attribute_and_wide_integer_columns_still_load(copy: Path):
+    before = load_manifest(copy).images
+    _retype(copy, "gender", [float(v) for v in _column(copy, "gender")], pa.float32())
+    _retype(copy, "camera", _column(copy, "camera"), pa.int64())
+    _retype(copy, "satchel", _column(copy, "satchel"), pa.int64())
+    assert load_manifest(copy).images == before
+
+
+def test_huge_unsigned_attribute_is_refused_not_wrapped_to_minus_one(copy: Path):
+    values = _column(copy, "satchel")
+    values[1] = 2**64 - 1
+    _retype(copy, "satchel", values, pa.uint64())
+    with pytest.raises(ManifestError, match=r"row 1 \(.*\): satchel = 18446744073709551615"):
+        load_manifest(copy)
+
+
+@pytest.mark.parametrize(
+    "camera, match",
+    [
+        (9, r"camera 9 is not a sysu camera \(expected 1, 2, 3, 4, 5, 6\)"),
+        (0, r"camera 0 is not a sysu camera"),
+        (265, r"camera 265 is not a sysu camera"),  # would wrap to 9 in int8
+        (3, r"camera 3 is an infrared camera, but modality is 'visible'"),
+    ],
+)
+def test_camera_outside_the_dataset_or_of_another_modality_is_refused(
+    copy: Path, camera: int, match: str
+):
+    cams = _column(copy, "camera")
+    row = next(i for i, c in enumerate(cams) if c == 1)  # cam1 is visible
+    cams[row] = camera
+    _retype(copy, "camera", cams, pa.int64())
+    path = _column(copy, "path")[row]
+    with pytest.raises(ManifestError, match=rf"row {row} \({path}\): {match}") as err:
+        load_manifest(copy)
+    assert str(copy / IMAGES_PARQUET) in str(err.value)
+
+
+def test_regdb_camera_3_is_refused(stand_in: Path, tmp_path: Path):
+    out = manifest_from_synthetic(stand_in / "RegDB", "regdb", tmp_path / "m-regdb")
+    cams = _column(out, "camera")
+    cams[0] = 3
+    _retype(out, "camera", cams, pa.int8())
+    with pytest.raises(
+        ManifestError, match=r"row 0 .*camera 3 is not a regdb camera \(expected 1, 2\)"
+    ):
+        load_manifest(out)
+
+
+@pytest.mark.parametrize(
+    "column, values, arrow_type, match",
+    [
+        ("pid", lambda v: [None, *v[1:]], pa.int32(), r"row 0 \(.*\): pid is missing"),
+        ("pid", lambda v: [str(x) for x in v], pa.string(), r"column 'pid' has type string, "
+         r"expected integers"),
+        ("pid", lambda v: [-5, *v[1:]], pa.int32(), r"row 0 \(.*\): pid -5 is negative"),
+        ("camera", lambda v: [1.5, *v[1:]], pa.float64(), r"column 'camera' has type double"),
+        ("gender", lambda v: [*v[:3], None, *v[4:]], pa.int8(), r"row 3 \(.*\): gender is missing"),
+        ("gender", lambda v: [str(x) for x in v], pa.string(), r"column 'gender' has type string"),
+        ("path", lambda v: list(range(len(v))), pa.int64(), r"column 'path' has type int64"),
+        ("modality", lambda v: [1] * len(v), pa.int8(), r"column 'modality' has type int8"),
+        ("bytes", lambda v: [-1, *v[1:]], pa.int64(), r"row 0 \(.*\): bytes -1 is negative"),
+        ("mtime_ns", lambda v: [*v[:-1], None], pa.int64(), r"row \d+ \(.*\): mtime_ns is missing"),
+        ("gender_provenance", lambda v: [None, *v[1:]], pa.string(),
+         r"row 0 \(.*\): gender_provenance is missing"),
+    ],
+)  # fmt: skip
+def test_bad_column_types_and_missing_values_are_named(
+    copy: Path, column: str, values, arrow_type, match: str
+):
+    _retype(copy, column, values(_column(copy, column)), arrow_type)
+    with pytest.raises(ManifestError, match=match) as err:
+        load_manifest(copy)
+    assert str(copy / IMAGES_PARQUET) in str(err.value)
+
+
+# --- every field of manifest.json the loader reads is type-checked (item 8) ---------
+
+
+def _set(doc: dict, dotted: str, value) -> None:
+    *parents, last = dotted.split(".")
+    for key in parents:
+        doc = doc[int(key)] if isinstance(doc, list) else doc[key]
+    if isinstance(doc, list):
+        doc[int(last)] = value
+    else:
+        doc[last] = value
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [
+        ("files", "oops", r"'files' must be an object"),
+        ("files", [], r"'files' must be an object"),
+        ("files.images.parquet", "x", r"'files\[images.parquet\]' must be an object"),
+        ("files.images.parquet.bytes", "12", r"'files\[images.parquet\].bytes' must be"),
+        ("files.images.parquet.bytes", True, r"'files\[images.parquet\].bytes' must be"),
+        ("files.images.parquet.sha256", 5, r"'files\[images.parquet\].sha256' must be"),
+        ("attributes", [1, 2, 3], r"'attributes\[0\]' must be an object"),
+        ("attributes", "gender", r"'attributes' must be a list"),
+        ("attributes.0.key", 7, r"'attributes\[0\].key' must be a string"),
+        ("dataset", "sysu", r"'dataset' must be an object"),
+        ("dataset.name", 5, r"'dataset.name' must be a non-empty string"),
+        ("dataset.kind", "market", r"'dataset.kind' must be one of"),
+        ("dataset.root", ["/x"], r"'dataset.root' must be an absolute path"),
+        ("dataset.synthetic", "yes", r"'dataset.synthetic' must be true or false"),
+        ("schema_version", True, r"schema_version True is not supported"),
+        ("schema_version", "2", r"schema_version '2' is not supported"),
+        ("protocols", {"a": 1}, r"'protocols' must be a list"),
+        ("protocols.0", "all", r"'protocols\[0\]' must be an object"),
+        ("protocols.0.params", [1], r"'protocols\[0\].params' must be an object"),
+        ("protocols.0.params.trial", [0], r"'protocols\[0\].params.trial' must be a string"),
+        ("protocols.0.query", 3, r"'protocols\[0\].query' must be a string"),
+        ("protocols.0.gallery", None, r"'protocols\[0\].gallery' must be a string"),
+        ("protocols.0.skip_rules", {}, r"'protocols\[0\].skip_rules' must be a list"),
+        ("protocols.0.skip_rules.0", 3, r"'protocols\[0\].skip_rules\[0\]' must be an object"),
+        ("protocols.0.skip_rules.0.query_camera", "3",
+         r"'protocols\[0\].skip_rules\[0\].query_camera' must be an integer"),
+        ("protocols.0.skip_rules.0.reason", 1,
+         r"'protocols\[0\].skip_rules\[0\].reason' must be a string"),
+        ("protocols.0.skip_rules.0.extra", 1,
+         r"'protocols\[0\].skip_rules\[0\]' must have the keys"),
+        ("protocols.0.unique_identity_cmc", "yes",
+         r"'protocols\[0\].unique_identity_cmc' must be true or false"),
+    ],
+)  # fmt: skip
+def test_every_manifest_json_field_has_its_type_checked(copy: Path, field: str, value, match: str):
+    doc = json.loads((copy / MANIFEST_FILE).read_text())
+    if field.startswith("files.images.parquet"):  # a file name holds a dot
+        entry = doc["files"]
+        rest = field.removeprefix("files.images.parquet")
+        if rest:
+            entry[IMAGES_PARQUET][rest[1:]] = value
+        else:
+            entry[IMAGES_PARQUET] = value
+    else:
+        _set(doc, field, value)
+    (copy / MANIFEST_FILE).write_text(json.dumps(doc))
+    with pytest.raises(ManifestError, match=match) as err:
+        load_manifest(copy)
+    assert str(err.value).startswith(f"{copy / MANIFEST_FILE}: ")
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("key", ["dataset", "attributes", "protocols", "files"])
+def test_missing_manifest_json_field_is_named(copy: Path, key: str):
+    doc = json.loads((copy / MANIFEST_FILE).read_text())
+    del doc[key]
+    (copy / MANIFEST_FILE).write_text(json.dumps(doc))
+    with pytest.raises(ManifestError, match=f"missing the '{key}' field"):
+        load_manifest(copy)
