@@ -20,6 +20,7 @@ from paenet.data.manifest import (
     IMAGES_CSV,
     IMAGES_PARQUET,
     MANIFEST_FILE,
+    MANIFEST_SCHEMA_VERSION,
     ManifestError,
     load_manifest,
     sha256_file,
@@ -113,11 +114,12 @@ def test_check_path_escaping_root_and_newer_schema(exported: Path, capsys) -> No
     assert "row 0: '../../etc/passwd': path escapes the dataset root" in capsys.readouterr().err
 
     doc = json.loads((exported / MANIFEST_FILE).read_text())
-    doc["schema_version"] = 2
+    newer = MANIFEST_SCHEMA_VERSION + 1
+    doc["schema_version"] = newer
     (exported / MANIFEST_FILE).write_text(json.dumps(doc))
     assert main(["--check", str(exported)]) == 1
     err = capsys.readouterr().err
-    assert "schema_version 2 is not supported" in err and "newer paenet" in err
+    assert f"schema_version {newer} is not supported" in err and "newer paenet" in err
 
 
 def test_export_killed_mid_write_leaves_previous_export(env: Env, exported: Path) -> None:
