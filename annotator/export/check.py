@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paenet.data.images import BadImage, verify_images
+from paenet.data.images import BadImage, outside_root, verify_images
 from paenet.data.manifest import (
     IMAGES_CSV,
     IMAGES_PARQUET,
@@ -125,7 +125,8 @@ def _changed_files(m: Manifest, bad: list[BadImage]) -> tuple[list[str], list[st
             f"{m.directory}: the manifest records no image sizes (schema version {version}), "
             "so an image changed since the export cannot be seen; export again to record them"
         ]
-    skip = {b.path for b in bad}  # missing or outside the root: named already
+    # named already: a missing file, a link out of the root (whose target is not ours)
+    skip = {b.path for b in bad if b.problem == MISSING or outside_root(b.path, m.root)}
     n = len(m.images)
     sizes = np.full(n, -1, np.int64)
     mtimes = np.zeros(n, np.int64)

@@ -126,6 +126,7 @@ def test_random_bytes_found_by_the_header_check_truncated_by_deep(exported: Path
     problems = _problems(capsys.readouterr().err)
     assert any(p.startswith(f"{noise}: not a decodable image") for p in problems)
     assert any(p.startswith(f"{cut}: not a decodable image") for p in problems)
+    assert any(p.startswith(f"{cut}: {len(data) * 2 // 3} bytes") for p in problems)
 
 
 def test_deep_check_of_a_valid_manifest(exported: Path, capsys) -> None:
