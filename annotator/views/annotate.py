@@ -2,8 +2,14 @@
 
 Keyboard (``annotator.components.keys``): ``1``–``8`` set attribute i to its value 1,
 ``Shift+1``–``8`` to value 0, ``Alt+1``–``8`` to unknown; ``Left``/``Right``
-previous/next identity, ``N`` next needing work, ``U`` undo. The keys are queued in the
-browser and applied in order (:mod:`annotator.views.annotate_keys`), none is dropped.
+previous/next identity, ``N`` next needing work, ``U`` undo, ``Enter`` accept the model's
+suggestions. The keys are queued in the browser and applied in order
+(:mod:`annotator.views.annotate_keys`), none is dropped.
+
+Model suggestions (``paenet-predict``): where the labeller has no value, the suggested
+value's button carries a light-bulb icon and the probability, and the row says
+"suggested"; it is not a label until accepted (``Enter`` or the Accept button: the
+labeller's label, its history row naming the model source and checkpoint).
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from annotator.deeplink import BadLinkError, parse_link
 from annotator.store.errors import StaleVersionError, StoreError, UnknownIdentityError
 from annotator.store.services.common import IdentityView
 from annotator.store.services.labels import (
+    AcceptSuggestions,
+    apply_key_batch,
     get_identity,
     history,
     labels_seen_by,
@@ -30,6 +38,12 @@ from annotator.store.services.queue import (
     progress,
     statuses,
 )
+from annotator.store.services.suggestions import (
+    Suggested,
+    model_sources,
+    next_least_confident,
+    suggestions_of,
+)
 from annotator.text import plain
 from annotator.views import annotate_keys
 from annotator.views.common import (
@@ -43,6 +57,10 @@ from paenet.attributes import ATTRIBUTES, LabelValue
 from paenet.data.kinds import identity_splits
 
 SPLITS_ALL = "all splits"
+NO_SUGGESTIONS = "(none)"
+QUEUE_NEEDING_WORK = "next needing work"
+QUEUE_LEAST_CONFIDENT = "least confident first"
+SUGGESTED_ICON = ":material/lightbulb:"
 
 
 def _split_filter() -> str | None:
@@ -57,10 +75,26 @@ def _go(pid: int | None) -> None:
     st.session_state["pid"] = pid
 
 
+def _suggestion_source() -> str | None:
+    source = st.session_state.get("suggest_source", NO_SUGGESTIONS)
+    return None if source in (None, NO_SUGGESTIONS) else source
+
+
+def _least_confident() -> bool:
+    return bool(
+        _suggestion_source() and st.session_state.get("queue_order") == QUEUE_LEAST_CONFIDENT
+    )
+
+
 def _next_needing_work(dataset: str) -> None:
     who = runtime.annotator_name() or ""
+    source = _suggestion_source()
     with runtime.store().read() as s:
-        pid = next_identity(s, dataset, who, _split_filter(), st.session_state.get("pid"))
+        current = st.session_state.get("pid")
+        if _least_confident() and source:
+            pid = next_least_confident(s, dataset, who, source, _split_filter(), current)
+        else:
+            pid = next_identity(s, dataset, who, _split_filter(), current)
     if pid is None:
         runtime.flash("success", "Every identity in this selection is fully labelled.")
     else:
@@ -98,6 +132,25 @@ def _save_override(
     value = None if choice in (None, "identity") else {"0": 0, "1": 1, "?": -1}[choice]
     if value != current:
         _save(dataset, pid, attribute, value, camera)
+
+
+def _accept(dataset: str, pid: int, source: str) -> None:
+    """Accept every open suggestion of ``source`` for this identity (one transaction)."""
+    who = runtime.annotator_name()
+    if not who:
+        runtime.flash("warning", "Enter your name in the sidebar first: every change is signed.")
+        return
+    try:
+        with runtime.store().write() as s:
+            result = apply_key_batch(
+                s, dataset, pid, [AcceptSuggestions(source)], who,
+                st.session_state["seen_version"], build_on_own=True,
+            )  # fmt: skip
+        st.session_state["seen_version"] = result.version
+        for line in result.skipped:
+            runtime.flash("info", line)
+    except StoreError as exc:
+        runtime.flash("error", str(exc))
 
 
 def _undo(dataset: str, pid: int) -> None:
@@ -151,7 +204,8 @@ def render() -> None:
     if st.session_state.get("split") not in splits:
         st.session_state["split"] = SPLITS_ALL
     st.sidebar.selectbox("Split", splits, key="split")
-    annotate_keys.process(dataset, _split_filter())  # before reading: the page shows them
+    _suggestion_controls(dataset)
+    annotate_keys.process(dataset, _split_filter(), _suggestion_source(), _least_confident())
     runtime.show_flashes()
     who = runtime.annotator_name()
     store = runtime.store()
@@ -174,6 +228,8 @@ def render() -> None:
         status = statuses(s, dataset, who) if who else {}
         report = progress(s, dataset, who, status) if who else None
         hist = history(s, dataset, view.pid) if view is not None else []
+        source = _suggestion_source()
+        suggested = suggestions_of(s, dataset, view.pid, source) if view and source else {}
     _sidebar_progress(report)
     _status_list(status, dataset)
     if view is None:
@@ -185,15 +241,37 @@ def render() -> None:
     st.session_state["seen_version"] = view.version
     st.session_state["_linked"] = {"dataset": dataset, "pid": str(view.pid)}
     st.query_params.from_dict({"dataset": dataset, "pid": str(view.pid)})
-    _header(view, dataset)
+    _header(view, dataset, source if suggested else None)
     with keyboard:
         annotate_keys.mount(enabled=bool(who))
     if not who:
         st.warning("Enter your name in the sidebar to label: every change is signed.")
     image_strip(view, kind)
-    _attribute_controls(view, dataset, who)
+    _attribute_controls(view, dataset, who, suggested)
     _overrides(view, dataset, kind, who)
     _history(hist, dataset, view)
+
+
+def _suggestion_controls(dataset: str) -> None:
+    """Sidebar: which model's suggestions to show, and the order ``N`` follows."""
+    with runtime.store().read() as s:
+        names = [m.name for m in model_sources(s, dataset)]
+    options = [NO_SUGGESTIONS, *names]
+    if st.session_state.get("suggest_source") not in options:
+        st.session_state["suggest_source"] = names[0] if names else NO_SUGGESTIONS
+    if not names:
+        return  # nothing to choose: no model has predicted this dataset
+    st.sidebar.selectbox(
+        "Suggestions from", options, key="suggest_source",
+        help="a model source written by paenet-predict; its suggestions are shown where you "
+        "have no value yet, and Enter accepts them",
+    )  # fmt: skip
+    st.sidebar.radio(
+        "Queue (key N)", [QUEUE_NEEDING_WORK, QUEUE_LEAST_CONFIDENT], key="queue_order",
+        help="least confident first: the identities whose suggestions are closest to 50 % "
+        "(smallest |p − 0.5| over the eight attributes) come first",
+        disabled=_suggestion_source() is None,
+    )  # fmt: skip
 
 
 def _sidebar_progress(report: ProgressReport | None) -> None:
@@ -237,7 +315,7 @@ def _jump(key: str) -> None:
         st.session_state[key] = None
 
 
-def _header(view: IdentityView, dataset: str) -> None:
+def _header(view: IdentityView, dataset: str, suggestions: str | None = None) -> None:
     st.title(plain(f"{dataset} · id {view.pid}"))
     st.caption(
         plain(
@@ -268,13 +346,26 @@ def _header(view: IdentityView, dataset: str) -> None:
         help="key `U`",
         width="stretch",
     )
+    if suggestions:
+        st.button(
+            "Accept the suggestions",
+            icon=SUGGESTED_ICON,
+            on_click=_accept,
+            args=(dataset, view.pid, suggestions),
+            help=f"key `Enter`: every attribute you have not labelled takes {suggestions}'s "
+            "suggestion (your label, signed; the history names the model)",
+            disabled=not runtime.annotator_name(),
+        )
     st.markdown(HELP)
 
 
-def _attribute_controls(view: IdentityView, dataset: str, who: str | None) -> None:
+def _attribute_controls(
+    view: IdentityView, dataset: str, who: str | None, suggested: dict[str, Suggested]
+) -> None:
     seen = labels_seen_by(view, who)
     for attr in ATTRIBUTES:
         current, others = seen[attr.key].mine, seen[attr.key].others
+        hint = suggested.get(attr.key) if current is None else None
         cols = st.columns([1.6, 1.5, 1.5, 1.5, 2.4], vertical_alignment="center")
         cols[0].markdown(f"**{attr.index + 1}. {attr.title}**")
         for col, value, label in (
@@ -282,22 +373,25 @@ def _attribute_controls(view: IdentityView, dataset: str, who: str | None) -> No
             (cols[2], 1, attr.value1),
             (cols[3], int(LabelValue.UNKNOWN), "unknown"),
         ):
+            is_hint = hint is not None and hint.value == value
             col.button(
-                label,
+                f"{label} {hint.confidence:.0%}" if is_hint and hint else label,
                 key=f"set-{attr.key}-{value}",
                 on_click=_save,
                 args=(dataset, view.pid, attr.key, value, None),
                 type="primary" if current == value else "secondary",
-                help=f"key `{value_key(attr.index, value)}`",
+                icon=SUGGESTED_ICON if is_hint else None,
+                help=f"key `{value_key(attr.index, value)}`"
+                + (f" · suggested by the model (p = {hint.confidence:.2f}); Enter accepts"
+                   if is_hint and hint else ""),
                 disabled=not who,
                 width="stretch",
-            )
-        if others:
-            cols[4].caption(
-                plain(
-                    " · ".join(f"{src}: {attr.value_name(v)}" for src, v in sorted(others.items()))
-                )
-            )
+            )  # fmt: skip
+        notes = [f"{src}: {attr.value_name(v)}" for src, v in sorted(others.items())]
+        if hint is not None:
+            notes.insert(0, f"suggested: {attr.value_name(hint.value)} ({hint.confidence:.0%})")
+        if notes:
+            cols[4].caption(plain(" · ".join(notes)))
 
 
 def _overrides(view: IdentityView, dataset: str, kind: str, who: str | None) -> None:

@@ -21,9 +21,12 @@ def _applied() -> capture.Applied:
     return st.session_state.get(_APPLIED, capture.Applied())
 
 
-def process(dataset: str, split: str | None) -> None:
+def process(
+    dataset: str, split: str | None, suggestions: str | None = None, least_confident: bool = False
+) -> None:
     """Apply the keys the browser sent that are not applied yet; moves ``pid`` and
-    ``seen_version`` in the session state as the keys did."""
+    ``seen_version`` in the session state as the keys did. ``suggestions``: the model
+    source Enter accepts from; ``least_confident``: the order ``N`` follows."""
     queue = capture.read_queue()
     if queue is None:
         return
@@ -41,7 +44,7 @@ def process(dataset: str, split: str | None) -> None:
         return
     outcome = apply_keys(
         runtime.store(), dataset, Cursor(pid, version), [name for _, name in keys],
-        runtime.annotator_name(), split,
+        runtime.annotator_name(), split, suggestions, least_confident,
     )  # fmt: skip
     st.session_state["pid"] = outcome.cursor.pid
     st.session_state["seen_version"] = outcome.cursor.version

@@ -19,8 +19,9 @@ from annotator.components.keys.shortcuts import Action, Nav, action
 from annotator.store.db import Store
 from annotator.store.errors import StaleVersionError, StoreError
 from annotator.store.services.common import identity_row
-from annotator.store.services.labels import KeyStep, apply_key_batch
+from annotator.store.services.labels import AcceptSuggestions, KeyStep, apply_key_batch
 from annotator.store.services.queue import neighbour, next_identity
+from annotator.store.services.suggestions import next_least_confident
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,14 @@ def apply_keys(
     keys: Sequence[str],
     annotator: str | None,
     split: str | None,
+    suggestions: str | None = None,
+    least_confident: bool = False,
 ) -> QueueOutcome:
-    """Apply ``keys`` (shortcut names, oldest first) starting at ``cursor``."""
+    """Apply ``keys`` (shortcut names, oldest first) starting at ``cursor``.
+
+    ``suggestions``: the model source whose suggestions ``Enter`` accepts (none: ``Enter``
+    does nothing and says so). ``least_confident``: ``N`` goes to the least confident
+    identity of that source not fully labelled, instead of the next by id."""
     saved: list[str] = []
     notes: list[str] = []
     batch: list[KeyStep] = []
@@ -85,6 +92,11 @@ def apply_keys(
 
     for index, key in enumerate([*keys, None]):
         act = None if key is None else _parse(key)
+        if isinstance(act, AcceptSuggestions):
+            if not suggestions:
+                notes.append("Enter ignored: no model suggestions are shown (choose a source).")
+                continue
+            act = AcceptSuggestions(suggestions)
         if act is not None and not isinstance(act, Nav):
             if not batch:
                 batch_start = index
@@ -106,7 +118,8 @@ def apply_keys(
             log.warning("key batch not saved, to be retried: %s", exc)
             return outcome(cursor, batch_start, "The database is busy; your keys are kept.")
         if isinstance(act, Nav):
-            cursor = _move(store, dataset, cursor, act, annotator, split, notes)
+            source = suggestions if least_confident else None
+            cursor = _move(store, dataset, cursor, act, annotator, split, notes, source)
     return outcome(cursor, len(keys))
 
 
@@ -126,9 +139,16 @@ def _move(
     annotator: str | None,
     split: str | None,
     notes: list[str],
+    least_confident_of: str | None = None,
 ) -> Cursor:
     with store.read() as s:
-        if nav is Nav.NEEDING_WORK:
+        if nav is Nav.NEEDING_WORK and least_confident_of:
+            pid = next_least_confident(
+                s, dataset, annotator or "", least_confident_of, split, cursor.pid
+            )
+            if pid is None:
+                notes.append("Every identity with suggestions is fully labelled.")
+        elif nav is Nav.NEEDING_WORK:
             pid = next_identity(s, dataset, annotator or "", split, cursor.pid)
             if pid is None:
                 notes.append("Every identity in this selection is fully labelled.")

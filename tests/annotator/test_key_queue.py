@@ -12,8 +12,16 @@ from annotator.components.keys.capture import Applied, KeyQueue, new_keys, parse
 from annotator.components.keys.shortcuts import ACTIONS, Nav, action, value_key
 from annotator.store.db import Store, open_store
 from annotator.store.services.datasets import register_dataset
-from annotator.store.services.labels import SetValue, Undo, get_identity, set_label
+from annotator.store.services.labels import (
+    AcceptSuggestions,
+    SetValue,
+    Undo,
+    get_identity,
+    set_label,
+)
+from annotator.store.services.suggestions import SuggestionRow, write_suggestions
 from annotator.views.key_queue import Cursor, apply_keys
+from paenet.attributes import ATTRIBUTE_KEYS
 from tests.data.trees import small_sysu
 
 ORDER = ["gender", "hair_length", "glasses", "sleeve_length"]
@@ -26,7 +34,8 @@ def test_key_names() -> None:
     assert (action("Left"), action("Right"), action("N"), action("U")) == (
         Nav.PREVIOUS, Nav.NEXT, Nav.NEEDING_WORK, Undo(),
     )  # fmt: skip
-    assert len(ACTIONS) == 8 * 3 + 4
+    assert action("Enter") == AcceptSuggestions("")  # the page names the model source
+    assert len(ACTIONS) == 8 * 3 + 5
     assert [value_key(2, v) for v in (1, 0, -1)] == ["3", "Shift+3", "Alt+3"]
     with pytest.raises(ValueError, match="'9' is not an Annotate shortcut"):
         action("9")
@@ -106,3 +115,33 @@ def test_without_a_name_label_keys_do_nothing_navigation_works(store: Store) -> 
     assert out.cursor == Cursor(2, 0) and out.saved == ()
     with store.read() as s:
         assert get_identity(s, "sysu", 1).version == 0
+
+
+def _suggest(store: Store, probs: dict[int, float]) -> None:
+    """Model ``m`` suggests value 1 for every attribute of each id with probability p."""
+    rows = [SuggestionRow(pid, k, 0, p) for pid, p in probs.items() for k in ATTRIBUTE_KEYS]
+    with store.write() as s:
+        write_suggestions(s, "sysu", "m", {"checkpoint": {"sha256": "c" * 64}}, rows)
+
+
+def test_one_two_enter_n_applies_in_order_and_enter_needs_a_source(store: Store) -> None:
+    _suggest(store, {1: 0.9, 3: 0.8})
+    out = apply_keys(store, "sysu", Cursor(1, 0), ["Shift+1", "Shift+2", "Enter", "N", "Enter"],
+                     "ann", None, suggestions="m")  # fmt: skip
+    assert _mine(store, 1) == [0, 0, 1, 1]  # typed keys kept, the other six accepted
+    assert out.saved == (
+        "id 1: gender = male", "id 1: hair_length = short", "id 1: accepted 6 suggestion(s) of m",
+    )  # fmt: skip
+    assert out.cursor.pid == 2 and _mine(store, 2) == [None, None, None, None]  # none for id 2
+    assert out.notes == ("no open suggestion of m on sysu id 2",)
+    plain = apply_keys(store, "sysu", Cursor(3, 0), ["Enter", "1"], "ann", None)
+    assert plain.notes == ("Enter ignored: no model suggestions are shown (choose a source).",)
+    assert _mine(store, 3) == [1, None, None, None]
+
+
+def test_n_follows_the_least_confident_order_when_asked(store: Store) -> None:
+    _suggest(store, {1: 0.9, 2: 0.55, 3: 0.7, 4: 0.99})
+    out = apply_keys(store, "sysu", Cursor(1, 0), ["N", "N"], "ann", None, "m", True)
+    assert out.cursor.pid == 3  # 2 (margin 0.05) then 3 (0.2)
+    by_id = apply_keys(store, "sysu", Cursor(1, 0), ["N"], "ann", None, "m", False)
+    assert by_id.cursor.pid == 2  # next by id

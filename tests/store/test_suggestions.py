@@ -18,12 +18,15 @@ from annotator.store.services.labels import (
     effective_labels,
     get_identity,
     history,
+    set_labels,
 )
 from annotator.store.services.suggestions import (
     NotAModelSourceError,
     SuggestionRow,
     least_confident,
+    match_with_people,
     model_sources,
+    next_least_confident,
     suggestions_of,
     write_suggestions,
 )
@@ -110,3 +113,27 @@ def test_details_are_json_with_dataset_and_run(sysu_store: Store) -> None:
     with sysu_store.read() as s:
         (src,) = model_sources(s, "sysu")
         assert src.calibrated and json.loads(json.dumps(dict(src.details)))["dataset"] == "sysu"
+
+
+def test_least_confident_queue_and_match_with_people(sysu_store: Store) -> None:
+    with sysu_store.write() as s:
+        write_suggestions(s, "sysu", "model-sysu", DETAILS, _rows(4, P4) + _rows(5, P5))
+    with sysu_store.read() as s:
+        assert next_least_confident(s, "sysu", "ann", "model-sysu") == 4
+        assert next_least_confident(s, "sysu", "ann", "model-sysu", current=4) == 5
+    steps = [SetValue("gender", 1), SetValue("glasses", 1), SetValue("backpack", -1)]
+    with sysu_store.write() as s:
+        apply_key_batch(s, "sysu", 4, steps, "ann", 0)
+    with sysu_store.read() as s:
+        matches, pairs = match_with_people(s, "sysu", "model-sysu")
+        by_key = {m.key: m for m in matches}
+        assert (by_key["gender"].compared, by_key["gender"].matched) == (1, 1)
+        assert (by_key["glasses"].compared, by_key["glasses"].matched) == (1, 0)
+        assert by_key["backpack"].compared == 0 and by_key["backpack"].rate is None  # unknown
+        assert sorted(pairs) == [(pytest.approx(0.45), 1), (pytest.approx(0.9), 1)]
+    with sysu_store.write() as s:  # id 4 fully labelled: the queue moves past it
+        rest = {k: 0 for k in ATTRIBUTE_KEYS}
+        set_labels(s, "sysu", 4, rest, "ann", 3)
+    with sysu_store.read() as s:
+        assert next_least_confident(s, "sysu", "ann", "model-sysu") == 5
+        assert next_least_confident(s, "sysu", "ann", "model-sysu", current=5) is None

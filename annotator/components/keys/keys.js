@@ -7,7 +7,7 @@
 //   {client, applied, attempt, saved, last, enabled}
 // (applied = highest seq applied for this client). The server skips seqs it applied
 // already, so a resend after a lost acknowledgement (3 s) applies nothing twice.
-// Key names: "1".."8", "Shift+1".., "Alt+1".., "Left", "Right", "N", "U".
+// Key names: "1".."8", "Shift+1".., "Alt+1".., "Left", "Right", "N", "U", "Enter".
 // No key is taken while the focus is in a text field (name box, search box, select box).
 
 const RESEND_MS = 3000;
@@ -62,6 +62,7 @@ function keyName(event) {
   if (event.key === "ArrowLeft") return "Left";
   if (event.key === "ArrowRight") return "Right";
   if (event.repeat) return null;
+  if (event.key === "Enter") return "Enter";
   const k = (event.key || "").toLowerCase();
   if (k === "n") return "N";
   if (k === "u") return "U";

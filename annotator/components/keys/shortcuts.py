@@ -1,8 +1,9 @@
 """The Annotate page's keyboard: key names (as the browser component sends them) to actions.
 
 ``1``–``8`` set attribute i to its value 1, ``Shift+1``–``8`` to value 0, ``Alt+1``–``8``
-to unknown; ``Left``/``Right`` previous/next identity, ``N`` next needing work, ``U``
-undo. The browser sends exactly these names (see ``keys.js``), whatever the keyboard
+to unknown; ``Enter`` accepts the model's suggestions for every attribute not labelled
+yet; ``Left``/``Right`` previous/next identity, ``N`` next needing work (or least
+confident first, as the sidebar's queue says), ``U`` undo. The browser sends exactly these names (see ``keys.js``), whatever the keyboard
 layout (digits are read from the physical key, so ``Shift+1`` is not ``!``).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from annotator.store.services.labels import KeyStep, SetValue, Undo
+from annotator.store.services.labels import AcceptSuggestions, KeyStep, SetValue, Undo
 from paenet.attributes import ATTRIBUTES, LabelValue
 
 
@@ -36,6 +37,7 @@ ACTIONS: dict[str, Action] = {
     "Right": Nav.NEXT,
     "N": Nav.NEEDING_WORK,
     "U": Undo(),
+    "Enter": AcceptSuggestions(""),  # the page's chosen model source fills the name in
 }
 
 
@@ -57,6 +59,7 @@ def value_key(attribute_index: int, value: int) -> str:
 HELP = (
     "**Keys** (queued in the browser and saved in order, none is lost): "
     "`1`–`8` value 1 · `Shift+1`–`8` value 0 · `Alt+1`–`8` unknown · "
+    "`Enter` accept the model's suggestions · "
     "`←`/`→` previous/next · `N` next needing work · `U` undo · "
     "not while typing in a text box"
 )

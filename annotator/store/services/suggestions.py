@@ -216,3 +216,80 @@ def least_confident(session: Session, dataset: str, source: str) -> list[tuple[i
         .order_by(margin, Identity.pid)
     )  # fmt: skip
     return [(int(pid), float(m)) for pid, m in rows]
+
+
+def next_least_confident(
+    session: Session,
+    dataset: str,
+    annotator: str,
+    source: str,
+    split: str | None = None,
+    current: int | None = None,
+) -> int | None:
+    """The least confident identity (:func:`least_confident`) that ``annotator`` has not
+    fully labelled, other than ``current`` (within ``split`` when given); None when none."""
+    from annotator.store.services.common import annotator_source_name
+
+    ds = dataset_row(session, dataset)
+    own_src = select(Source.id).where(Source.name == annotator_source_name(annotator))
+    done = set(
+        session.scalars(
+            select(Identity.pid)
+            .join(Label, Label.identity_id == Identity.id)
+            .where(Identity.dataset_id == ds.id, Label.source_id.in_(own_src),
+                   Label.camera == IDENTITY_WIDE)
+            .group_by(Identity.pid)
+            .having(func.count(Label.id) >= len(ATTRIBUTE_KEYS))
+        )
+    )  # fmt: skip
+    allowed = None
+    if split is not None:
+        allowed = set(
+            session.scalars(
+                select(Identity.pid).where(Identity.dataset_id == ds.id, Identity.split == split)
+            )
+        )
+    for pid, _margin in least_confident(session, dataset, source):
+        if pid != current and pid not in done and (allowed is None or pid in allowed):
+            return pid
+    return None
+
+
+@dataclass(frozen=True)
+class AttributeMatch:
+    """How often the model's identity-wide suggestion equals people's labels."""
+
+    key: str
+    compared: int
+    matched: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.matched / self.compared if self.compared else None
+
+
+def match_with_people(
+    session: Session, dataset: str, source: str
+) -> tuple[list[AttributeMatch], list[tuple[float, int]]]:
+    """Per attribute, suggestions compared with every annotator's identity-wide 0/1
+    label where both exist; and the ``(probability of 1, human label)`` pairs behind it
+    (for a reliability plot). Unknown (-1) labels are left out: the model never says it."""
+    ds = dataset_row(session, dataset)
+    people = select(Source.id).where(Source.kind == "annotator")
+    rows = session.execute(
+        select(Suggestion.attribute, Suggestion.value, Suggestion.probability, Label.value)
+        .join(Source, Suggestion.source_id == Source.id)
+        .join(Identity, Suggestion.identity_id == Identity.id)
+        .join(Label, (Label.identity_id == Suggestion.identity_id)
+              & (Label.attribute == Suggestion.attribute) & (Label.camera == IDENTITY_WIDE))
+        .where(Source.name == source, Identity.dataset_id == ds.id,
+               Suggestion.camera == IDENTITY_WIDE, Label.source_id.in_(people),
+               Label.value >= 0)
+    ).all()  # fmt: skip
+    counts = {k: [0, 0] for k in ATTRIBUTE_KEYS}
+    pairs = []
+    for attr, suggested, probability, label in rows:
+        counts[attr][0] += 1
+        counts[attr][1] += int(suggested == label)
+        pairs.append((float(probability), int(label)))
+    return [AttributeMatch(k, c, m) for k, (c, m) in counts.items()], pairs
