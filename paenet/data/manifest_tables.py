@@ -320,8 +320,17 @@ def _shared_rows(rows: np.ndarray, make) -> list:
 
 def read_lists(directory: Path, row_of: Mapping[str, int]) -> dict[str, tuple[int, ...]]:
     """``protocols.parquet`` as list name -> rows of the images table, in list order."""
+    import pyarrow.compute as pc
+    import pyarrow.types as pt
+
     path = directory / PROTOCOLS_PARQUET
     table = _read_table(path, PROTOCOL_COLUMNS)
+    for name, column_type in zip(table.column_names, table.schema.types):
+        if not (pt.is_string(column_type) or pt.is_large_string(column_type)):
+            raise ManifestError(path, f"column {name!r} has type {column_type}, expected strings")
+        if table.column(name).null_count:
+            i = int(pc.index(pc.is_null(table.column(name)), True).as_py())
+            raise ManifestError(path, f"row {i}: {name} is missing")
     grouped: dict[str, list[int]] = {}
     for i, (name, p) in enumerate(zip(*(table.column(c).to_pylist() for c in PROTOCOL_COLUMNS))):
         row = row_of.get(p)

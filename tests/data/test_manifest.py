@@ -496,3 +496,21 @@ def test_missing_manifest_json_field_is_named(copy: Path, key: str):
     (copy / MANIFEST_FILE).write_text(json.dumps(doc))
     with pytest.raises(ManifestError, match=f"missing the '{key}' field"):
         load_manifest(copy)
+
+
+@pytest.mark.parametrize(
+    "values, arrow_type, match",
+    [
+        (lambda v: [[p] for p in v], pa.list_(pa.string()), r"column 'path' has type list"),
+        (lambda v: [None, *v[1:]], pa.string(), r"row 0: path is missing"),
+    ],
+)
+def test_protocol_table_types_are_checked(copy: Path, values, arrow_type, match: str):
+    table = pq.read_table(copy / "protocols.parquet")
+    i = table.column_names.index("path")
+    new = pa.array(values(table.column("path").to_pylist()), arrow_type)
+    pq.write_table(table.set_column(i, "path", new), copy / "protocols.parquet")
+    _rehash(copy, "protocols.parquet")
+    with pytest.raises(ManifestError, match=match) as err:
+        load_manifest(copy).protocols()
+    assert str(copy / "protocols.parquet") in str(err.value)
