@@ -6,7 +6,9 @@ Per attribute of one image (its identity ``pid``, its ``camera``), in order:
    identity-wide decision (``decision:identity``);
 2. with ``sources`` (priority order): the first source that has a value 0/1, its
    camera override first (``source:NAME:camera``), else its identity-wide value
-   (``source:NAME``);
+   (``source:NAME``). A model's suggestions count only when named, as ``model:NAME``
+   (or the model source's bare name); their provenance is ``source:NAME`` like any
+   other source's (the run's details say NAME is a model);
 3. without ``sources``: the human annotators' agreed value, by the store's own
    policy :func:`annotator.store.services.labels.effective_labels` restricted to the
    annotator sources (``annotators``); imported sources never count unless named;
@@ -26,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotator.store.errors import StoreError
-from annotator.store.models import IDENTITY_WIDE, Decision, Identity, Label, Source
+from annotator.store.models import IDENTITY_WIDE, Decision, Identity, Label, Source, Suggestion
 from annotator.store.services.common import (
     ANNOTATOR_SOURCE_PREFIX,
     IdentityView,
@@ -37,6 +39,7 @@ from paenet.attributes import ATTRIBUTE_KEYS
 
 UNKNOWN = -1
 ANNOTATORS = "annotators"
+MODEL_PREFIX = "model:"
 
 
 class UnknownSourceError(StoreError):
@@ -52,7 +55,8 @@ class DatasetLabels:
     root: str
     views: Mapping[int, IdentityView]
     source_kinds: Mapping[str, str]
-    """Every source with labels in this dataset -> ``annotator`` or ``import``."""
+    """Every source with labels in this dataset -> ``annotator`` or ``import``; each model
+    source with suggestions, as ``model:NAME`` -> ``model``."""
 
     @property
     def annotator_sources(self) -> tuple[str, ...]:
@@ -82,6 +86,15 @@ def load_dataset_labels(session: Session, dataset: str) -> DatasetLabels:
     ):  # fmt: skip
         labels.setdefault(iid, {}).setdefault(src, {})[(attr, cam)] = value
         kinds[src] = kind
+    for iid, src, attr, cam, value in session.execute(
+        select(Suggestion.identity_id, Source.name, Suggestion.attribute, Suggestion.camera,
+               Suggestion.value)
+        .join(Source, Suggestion.source_id == Source.id)
+        .join(Identity, Suggestion.identity_id == Identity.id)
+        .where(Identity.dataset_id == ds.id)
+    ):  # fmt: skip
+        labels.setdefault(iid, {}).setdefault(MODEL_PREFIX + src, {})[(attr, cam)] = value
+        kinds[MODEL_PREFIX + src] = "model"
     decisions: dict[int, dict[tuple[str, int], int]] = {}
     for iid, attr, cam, value in session.execute(
         select(Decision.identity_id, Decision.attribute, Decision.camera, Decision.value)
@@ -113,11 +126,23 @@ def all_source_names(session: Session) -> dict[str, str]:
 
 
 def check_sources(sources: Sequence[str], known: Mapping[str, str]) -> tuple[str, ...]:
-    """Validate named sources; ``alice`` also names the annotator source ``annotator:alice``."""
+    """Validate named sources; ``alice`` also names the annotator source ``annotator:alice``,
+    and a model source is named ``model:NAME`` (or by its bare name)."""
     out = []
     for name in sources:
         if name not in known and ANNOTATOR_SOURCE_PREFIX + name in known:
             name = ANNOTATOR_SOURCE_PREFIX + name
+        if known.get(name) == "model":
+            name = MODEL_PREFIX + name
+        if name.startswith(MODEL_PREFIX):
+            if known.get(name[len(MODEL_PREFIX) :]) != "model":
+                models = sorted(n for n, k in known.items() if k == "model")
+                raise UnknownSourceError(
+                    f"no model source {name[len(MODEL_PREFIX) :]!r} (have: "
+                    f"{', '.join(models) or 'none; run paenet-predict'})"
+                )
+            out.append(name)
+            continue
         if name not in known:
             raise UnknownSourceError(
                 f"no label source {name!r} (have: {', '.join(sorted(known)) or 'none'})"
@@ -167,11 +192,12 @@ def _first_source(
     for src in sources:
         labels = view.labels.get(src, {})
         value = labels.get((key, camera))
+        name = src.removeprefix(MODEL_PREFIX)
         if value is not None and value != UNKNOWN and camera != IDENTITY_WIDE:
-            return value, f"source:{src}:camera"
+            return value, f"source:{name}:camera"
         value = labels.get((key, IDENTITY_WIDE))
         if value is not None and value != UNKNOWN:
-            return value, f"source:{src}"
+            return value, f"source:{name}"
     return UNKNOWN, "unknown"
 
 

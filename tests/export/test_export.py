@@ -221,3 +221,28 @@ def test_password_is_not_recorded() -> None:
     assert public_url(url) == "postgresql+psycopg://alice@db.example:5432/labels"
     assert "s3cret" not in public_url(url)
     assert public_url("sqlite:////x/a.sqlite3") == "sqlite:////x/a.sqlite3"
+
+
+def test_a_model_source_counts_only_when_named(env: Env, tmp_path: Path, capsys) -> None:
+    """Suggestions never enter the default policy; named as ``model:NAME`` they label
+    what the sources before them leave unknown, with provenance ``source:NAME``."""
+    from annotator.store.services.suggestions import SuggestionRow, write_suggestions
+
+    ds = read_dataset("sysu", env.sysu)
+    pids = sorted({s.pid for s in ds.samples})
+    # the model says value 1 (p = 0.8) for every attribute of every id, camera 1 says 0
+    rows = [SuggestionRow(p, k, 0, 0.8) for p in pids for k in ATTRIBUTE_KEYS]
+    rows += [SuggestionRow(p, k, 1, 0.1) for p in pids for k in ATTRIBUTE_KEYS]
+    with env.store.write() as s:
+        write_suggestions(s, "sysu-synthetic", "m1", {"checkpoint": {"sha256": "0" * 64}}, rows)
+    assert export(env, tmp_path / "none") == 1  # the default (annotators) still has nothing
+    capsys.readouterr()
+    out = tmp_path / "m"
+    assert export(env, out, "--sources", "model:m1") == 0
+    m = load_manifest(out)
+    for im in m.images:
+        cam1 = im.sample.camera == 1
+        assert im.attributes == ((0,) * 8 if cam1 else (1,) * 8), im.sample.path
+        assert im.provenance == (("source:m1:camera",) if cam1 else ("source:m1",)) * 8
+    assert export(env, tmp_path / "x", "--sources", "model:nope") == 2
+    assert "no model source 'nope' (have: m1)" in capsys.readouterr().err
