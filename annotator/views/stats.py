@@ -1,4 +1,5 @@
-"""Agreement & statistics: kappa per attribute, attribute balance, co-occurrence, activity."""
+"""Agreement & statistics: kappa per attribute, model suggestions against people's labels,
+attribute balance, co-occurrence, activity."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from annotator.store.services.stats import (
     label_table,
     sources_with_labels,
 )
+from annotator.store.services.suggestions import match_with_people, model_sources
 from annotator.views.common import choose_dataset, datasets
+from paenet.suggest.calibration import reliability_bins
 
 
 def render() -> None:
@@ -40,6 +43,7 @@ def render() -> None:
         )
     else:
         _agreement(dataset, sources)
+    _suggestions(dataset)
     st.header("Attribute balance and co-occurrence")
     if not sources:
         st.info(f"No labels on {dataset} yet: nothing to count.")
@@ -115,4 +119,56 @@ def _agreement(dataset: str, sources: list[str]) -> None:
     ax.set_ylabel("kappa")
     ax.set_ylim(min(0.0, float(df["kappa"].min(skipna=True) or 0)), 1)
     ax.tick_params(axis="x", rotation=30)
+    st.pyplot(fig, clear_figure=True)
+
+
+def _suggestions(dataset: str) -> None:
+    """How often a model's suggestions matched people's labels, and its reliability."""
+    with runtime.store().read() as s:
+        models = model_sources(s, dataset)
+    if not models:
+        return
+    st.header("Model suggestions")
+    names = [m.name for m in models]
+    name = st.selectbox("Model source", names, key="stats_model")
+    model = models[names.index(name)]
+    with runtime.store().read() as s:
+        matches, pairs = match_with_people(s, dataset, name)
+    cal = model.details.get("calibration", {})
+    st.caption(
+        f"checkpoint {model.checkpoint_sha[:12]} · run {model.details.get('run')} · "
+        + ("calibrated on " + str(cal.get("held_out")) if model.calibrated else
+           "uncalibrated probabilities (" + str(cal.get("held_out", "")) + ")")
+    )  # fmt: skip
+    per_attr = cal.get("attributes", {})
+    df = pd.DataFrame(
+        [
+            {
+                "attribute": m.key,
+                "compared with people": m.compared,
+                "suggestion matched": m.matched,
+                "match rate": m.rate,
+                "temperature": per_attr.get(m.key, {}).get("temperature"),
+                "ECE before": per_attr.get(m.key, {}).get("ece_before"),
+                "ECE after": per_attr.get(m.key, {}).get("ece_after"),
+            }
+            for m in matches
+        ]
+    )
+    st.dataframe(df, hide_index=True, height=(len(df) + 1) * 35 + 3)
+    if not pairs:
+        st.caption("No identity has both a suggestion and a person's 0/1 label yet.")
+        return
+    probs, labels = zip(*pairs)
+    cells = reliability_bins(probs, labels)
+    fig, ax = plt.subplots(figsize=(4, 3.2))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
+    ax.plot([c.mean_probability for c in cells], [c.positive_rate for c in cells], marker="o",
+            label=f"{name} ({len(pairs)} labels)")  # fmt: skip
+    ax.set_xlabel("suggested probability of value 1")
+    ax.set_ylabel("fraction labelled 1 by people")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title("Reliability (all attributes)")
     st.pyplot(fig, clear_figure=True)

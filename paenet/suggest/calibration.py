@@ -149,3 +149,35 @@ def calibrate(
             AttributeCalibration(key, fit_temperature(z, y), int(z.size), True, before, after)
         )
     return Calibration(held_out, tuple(out))
+
+
+@dataclass(frozen=True)
+class ReliabilityBin:
+    low: float
+    high: float
+    count: int
+    mean_probability: float
+    positive_rate: float
+
+
+def reliability_bins(
+    probs: np.ndarray, labels: np.ndarray, bins: int = BINS
+) -> list[ReliabilityBin]:
+    """Equal-width bins of the probability of value 1 over [0, 1]: each non-empty bin's
+    mean probability and the fraction of labels equal to 1 (a calibrated model lies on
+    the diagonal)."""
+    probs = np.asarray(probs, dtype=np.float64).ravel()
+    labels = np.asarray(labels).ravel()
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.searchsorted(edges, probs, side="right") - 1, 0, bins - 1)
+    out = []
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            out.append(
+                ReliabilityBin(
+                    float(edges[b]), float(edges[b + 1]), int(sel.sum()),
+                    float(probs[sel].mean()), float((labels[sel] == 1).mean()),
+                )
+            )  # fmt: skip
+    return out

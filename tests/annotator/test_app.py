@@ -479,3 +479,49 @@ def test_icons_are_material_not_emoji() -> None:
     emoji = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf\ufe0f]")
     for path in (REPO_ROOT / "annotator").rglob("*.py"):
         assert not emoji.search(path.read_text(encoding="utf-8")), path
+
+
+def _suggest(root: Path, pid: int, probs: list[float], source: str = "model-sysu") -> None:
+    from annotator.store.services.suggestions import SuggestionRow, write_suggestions
+
+    store = open_store(f"sqlite:///{root / 'annotations.sqlite3'}")
+    rows = [SuggestionRow(pid, k, 0, p) for k, p in zip(ATTRIBUTE_KEYS, probs)]
+    with store.write() as s:
+        write_suggestions(s, SYSU, source, {"checkpoint": {"sha256": "5" * 64}}, rows)
+    store.dispose()
+
+
+def test_suggestions_show_as_suggestions_and_accept_saves_them_signed(data_root: Path) -> None:
+    _app()  # registers the stand-ins
+    probs = [0.9, 0.2, 0.45, 0.7, 0.05, 0.99, 0.6, 0.3]  # values 1 0 0 1 0 1 1 0
+    _suggest(data_root, 6, probs)
+    at = _sign_in(_app(dataset=SYSU, pid="6"))
+    _button(at, "set-gender-0").click()  # a typed value: no suggestion shown for it
+    at.run()
+    assert at.selectbox(key="suggest_source").value == "model-sysu"
+    hair = _button(at, "set-hair_length-0")  # suggested "short" at 1 - 0.2 = 80 %
+    assert hair.label == "short 80%" and hair.proto.icon == ":material/lightbulb:"
+    assert hair.proto.type == "secondary"  # a suggestion is not a saved (primary) value
+    assert _button(at, "set-hair_length-1").proto.icon == ""
+    assert _button(at, "set-gender-1").label == "female"  # typed male: no suggestion there
+    assert any(plain("suggested: short (80%)") in c.value for c in at.caption)
+    assert _view(data_root, 6)[0].label("annotator:Ada", "hair_length") is None  # not saved
+    next(b for b in at.button if b.label == "Accept the suggestions").click()
+    at.run()
+    view, hist = _view(data_root, 6)
+    mine = [view.label("annotator:Ada", k) for k in ATTRIBUTE_KEYS]
+    assert mine == [0, 0, 0, 1, 0, 1, 1, 0]  # the typed gender kept
+    assert (
+        hist[-1].note == f"accepted suggestion from model source model-sysu, checkpoint {'5' * 12}"
+    )
+    assert _button(at, "set-hair_length-0").proto.type == "primary"  # now a saved label
+
+    at = _page("stats")
+    at.session_state["dataset"] = SYSU
+    at.run()
+    assert not at.exception
+    assert "Model suggestions" in [h.value for h in at.header]
+    table = next(d.value for d in at.dataframe if "match rate" in d.value.columns)
+    row = table.set_index("attribute").loc["gender"]
+    assert (row["compared with people"], row["suggestion matched"]) == (1, 0)  # 1 vs typed 0
+    assert table.set_index("attribute").loc["satchel", "match rate"] == 1.0

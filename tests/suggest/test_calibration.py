@@ -68,3 +68,20 @@ def test_uncalibrated_is_plain_sigmoid_and_says_so() -> None:
     cal = uncalibrated(("a", "b"), "nothing held out")
     assert not cal.calibrated and cal.held_out == "nothing held out"
     np.testing.assert_allclose(cal.apply(np.array([[0.0, 2.0]])), [[0.5, expit(2.0)]])
+
+
+def test_reliability_bins_by_hand() -> None:
+    from paenet.suggest.calibration import reliability_bins
+
+    probs = np.array([0.05, 0.15, 0.12, 0.95, 1.0, 0.5])
+    labels = np.array([0, 1, 0, 1, 0, 1])
+    got = [
+        (b.low, b.count, b.mean_probability, b.positive_rate)
+        for b in reliability_bins(probs, labels)
+    ]
+    assert got == [
+        (0.0, 1, 0.05, 0.0),
+        (pytest.approx(0.1), 2, pytest.approx(0.135), 0.5),
+        (0.5, 1, 0.5, 1.0),
+        (pytest.approx(0.9), 2, pytest.approx(0.975), 0.5),  # 1.0 falls in the last bin
+    ]
