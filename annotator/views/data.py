@@ -29,6 +29,7 @@ from annotator.store.services.common import DatasetInfo
 from annotator.store.services.datasets import register_dataset
 from annotator.views.common import datasets
 from annotator.views.data_export import render_export
+from annotator.views.data_predict import render_predict
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.errors import DatasetError
 from paenet.data.kinds import FOLDERS, KINDS
@@ -68,6 +69,7 @@ def render() -> None:
     if not known:
         return
     _import_section(cfg, known)
+    render_predict(cfg, known)
     _export_section(cfg)
     render_export(known)
 

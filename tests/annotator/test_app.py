@@ -525,3 +525,33 @@ def test_suggestions_show_as_suggestions_and_accept_saves_them_signed(data_root:
     row = table.set_index("attribute").loc["gender"]
     assert (row["compared with people"], row["suggestion matched"]) == (1, 0)  # 1 vs typed 0
     assert table.set_index("attribute").loc["satchel", "match rate"] == 1.0
+
+
+def test_data_page_predicts_suggestions(data_root: Path, tmp_path: Path) -> None:
+    from annotator.store.services.suggestions import model_sources
+    from paenet.data.manifest_build import manifest_from_synthetic
+    from tests.evaluation.conftest import write_untrained_checkpoint
+
+    _app()  # registers the stand-ins
+    sysu_root = data_root / "synthetic" / "SYSU-MM01"
+    manifest = manifest_from_synthetic(sysu_root, "sysu", data_root / "manifests" / "sysu")
+    ckpt = write_untrained_checkpoint(data_root / "runs" / "final.pt", manifest)
+    outside = write_untrained_checkpoint(tmp_path / "elsewhere.pt", manifest)
+    at = _page("data")
+    at.run()
+    at.selectbox(key="predict_dataset").select(SYSU)
+    at.text_input(key="predict_ckpt").input(str(outside))
+    next(b for b in at.button if b.label == "Predict").click()
+    at.run()
+    assert any("is outside the data root" in e.value for e in at.error)
+    at.text_input(key="predict_ckpt").input(str(ckpt))
+    at.selectbox(key="predict_calibrate").select("synth-gt-sysu")
+    next(b for b in at.button if b.label == "Predict").click()
+    at.run(timeout=180)
+    assert not at.exception and not at.error
+    assert any("model source model-sysu-synthetic (run 1)" in s.value for s in at.success)
+    store = open_store(f"sqlite:///{data_root / 'annotations.sqlite3'}")
+    with store.read() as s:
+        (src,) = model_sources(s, SYSU)
+    store.dispose()
+    assert src.details["calibration"]["held_out"].startswith("label source synth-gt-sysu")
