@@ -61,6 +61,14 @@ NO_SUGGESTIONS = "(none)"
 QUEUE_NEEDING_WORK = "next needing work"
 QUEUE_LEAST_CONFIDENT = "least confident first"
 SUGGESTED_ICON = ":material/lightbulb:"
+PANEL_KEY = "label-panel"
+STICKY_PANEL_CSS = """<style>
+div[data-testid="stLayoutWrapper"]:has(> .st-key-label-panel),
+.st-key-label-panel { position: sticky; top: 3.75rem; z-index: 3; }
+</style>"""
+"""The label panel stays in view while the camera strips scroll (real identities have up to
+~40 images per camera). The panel's wrapper is the sticky one: the panel itself is as tall
+as its wrapper (no room to stick), the wrapper sits in the column, which spans the strips."""
 
 
 def _split_filter() -> str | None:
@@ -246,8 +254,12 @@ def render() -> None:
         annotate_keys.mount(enabled=bool(who))
     if not who:
         st.warning("Enter your name in the sidebar to label: every change is signed.")
-    image_strip(view, kind)
-    _attribute_controls(view, dataset, who, suggested)
+    strips, panel = st.columns([1, 1], gap="medium")
+    with strips:
+        image_strip(view, kind)
+    with panel, st.container(key=PANEL_KEY):
+        _attribute_controls(view, dataset, who, suggested)
+    st.html(STICKY_PANEL_CSS)
     _overrides(view, dataset, kind, who)
     _history(hist, dataset, view)
 
@@ -366,7 +378,7 @@ def _attribute_controls(
     for attr in ATTRIBUTES:
         current, others = seen[attr.key].mine, seen[attr.key].others
         hint = suggested.get(attr.key) if current is None else None
-        cols = st.columns([1.6, 1.5, 1.5, 1.5, 2.4], vertical_alignment="center")
+        cols = st.columns([1.4, 1.2, 1.2, 1.2], vertical_alignment="center")
         cols[0].markdown(f"**{attr.index + 1}. {attr.title}**")
         for col, value, label in (
             (cols[1], 0, attr.value0),
@@ -391,7 +403,7 @@ def _attribute_controls(
         if hint is not None:
             notes.insert(0, f"suggested: {attr.value_name(hint.value)} ({hint.confidence:.0%})")
         if notes:
-            cols[4].caption(plain(" · ".join(notes)))
+            st.caption(plain(" · ".join(notes)))
 
 
 def _overrides(view: IdentityView, dataset: str, kind: str, who: str | None) -> None:
