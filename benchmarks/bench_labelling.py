@@ -1,0 +1,233 @@
+"""How much model suggestions save a labeller: RegDB labelled with and without them.
+
+1. **Train** the attribute head on the SYSU-MM01 ``small`` stand-in at the demo's budget
+   (``make demo``'s flags: smoke preset, 64×32, 100 epochs × 10 batches of 8 ids × 2 × 2).
+2. **Predict** the RegDB ``small`` stand-in (206 identities) with ``run_predict`` (what
+   ``paenet-predict`` runs): the cross-domain case, a model that never saw RegDB; the
+   temperatures are fitted on the SYSU stand-in's identities the model did not train on.
+3. **Label** all of RegDB twice through the same service call the Annotate page's keys
+   trigger (:func:`annotator.views.key_queue.apply_keys`), as a labeller who knows the
+   ground truth (the stand-in's ``synth_attributes.csv``) and uses only keys:
+   - without suggestions: the eight value keys, then ``N`` (9 keys per identity);
+   - with suggestions: one value key per wrong suggestion, ``Enter`` (accepts the rest),
+     then ``N``.
+   Both runs are checked: every identity ends labelled with exactly the ground truth.
+4. **Speed**: ``run_predict`` over the full-scale SYSU stand-in (45,863 images) at the
+   demo's input size (``--skip-full`` leaves it out).
+
+Reported: keys per identity, the suggestions' accuracy per attribute and overall, the
+expected calibration error (on the SYSU held-out identities before/after the temperature,
+and on RegDB against the truth), the simulated time at 1 key per 0.6 s plus the measured
+server time per key, and the prediction time. Everything is SYNTHETIC: a stand-in with
+rendered attributes, not real people.
+
+    python benchmarks/bench_labelling.py --out runs/bench-labelling [--skip-full] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import common  # noqa: F401  (puts the repository on sys.path)
+import numpy as np
+
+SECONDS_PER_KEY = 0.6
+DEMO_SETS = [
+    "data.input_size=[64, 32]",
+    "data.batches_per_epoch=10",
+    "data.num_ids=8",
+    "data.per_modality=2",
+    "runtime.progress=false",
+]
+log = logging.getLogger("bench_labelling")
+
+
+def _synth(layout: str, scale: str, out: Path, seed: int) -> Path:
+    from paenet.synth import SynthConfig, synthesize
+
+    if not (out / "synth_info.json").is_file():
+        synthesize(SynthConfig(layout=layout, out=out, scale=scale, seed=seed))
+    return out
+
+
+def _train(out: Path, seed: int, threads: int | None, epochs: int) -> Path:
+    from paenet.data.manifest_build import manifest_from_synthetic
+    from paenet.train.engine import train
+    from paenet.train.presets import resolve
+
+    root = _synth("sysu", "small", out / "data" / "SYSU-MM01", seed)
+    manifest = out / "manifest-sysu"
+    if not (manifest / "manifest.json").is_file():
+        manifest_from_synthetic(root, "sysu", manifest, dataset="sysu-synthetic-small")
+    ckpt = out / "run" / "checkpoints" / "final.pt"
+    if not ckpt.is_file():
+        sets = [*DEMO_SETS, f"optim.epochs={epochs}", f"runtime.seed={seed}"]
+        if threads:
+            sets.append(f"runtime.threads={threads}")
+        t0 = time.perf_counter()
+        train(manifest, out / "run", resolve("smoke", None, sets))
+        log.info("trained in %.0f s", time.perf_counter() - t0)
+    return ckpt
+
+
+def _truth(root: Path) -> dict[int, list[int]]:
+    from paenet.attributes import ATTRIBUTE_KEYS
+
+    with (root / "synth_attributes.csv").open() as fh:
+        return {int(r["pid"]): [int(r[k]) for k in ATTRIBUTE_KEYS] for r in csv.DictReader(fh)}
+
+
+def _keys_for(truth: list[int], suggested: dict[str, int] | None) -> list[str]:
+    """The labeller's keys for one identity (then ``N``), in the page's key scheme."""
+    from annotator.components.keys.shortcuts import value_key
+    from paenet.attributes import ATTRIBUTES
+
+    keys = []
+    for a, value in zip(ATTRIBUTES, truth):
+        if suggested is None or suggested.get(a.key) != value:
+            keys.append(value_key(a.index, value))
+    if suggested is not None:
+        keys.append("Enter")
+    return [*keys, "N"]
+
+
+def _label_all(store, dataset: str, who: str, truth, source: str | None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    from annotator.store.services.common import identity_row
+    from annotator.store.services.suggestions import suggestions_of
+    from annotator.views.key_queue import Cursor, apply_keys
+    from paenet.attributes import ATTRIBUTE_KEYS
+
+    pids = sorted(truth)
+    with store.read() as s:
+        cursor = Cursor(pids[0], identity_row(s, dataset, pids[0]).version)
+    keys_total, server = 0, 0.0
+    for pid in pids:
+        assert cursor.pid == pid, (cursor, pid)  # N walks the ids in order
+        suggested = None
+        if source is not None:
+            with store.read() as s:  # what the page shows: read before the keys
+                suggested = {k: v.value for k, v in suggestions_of(s, dataset, pid, source).items()}
+        keys = _keys_for(truth[pid], suggested)
+        t0 = time.perf_counter()
+        outcome = apply_keys(store, dataset, cursor, keys, who, None, suggestions=source)
+        server += time.perf_counter() - t0
+        assert outcome.error is None, outcome.error
+        keys_total += len(keys)
+        cursor = outcome.cursor
+    with store.read() as s:  # the result is exactly the truth: nothing lost, nothing wrong
+        from annotator.store.services.labels import get_identity
+
+        for pid in pids:
+            view = get_identity(s, dataset, pid)
+            got = [view.label(f"annotator:{who}", k) for k in ATTRIBUTE_KEYS]
+            assert got == truth[pid], (pid, got, truth[pid])
+    return {
+        "identities": len(pids),
+        "keys": keys_total,
+        "keys_per_identity": keys_total / len(pids),
+        "server_ms_per_key": 1000 * server / keys_total,
+        "simulated_minutes": (keys_total * SECONDS_PER_KEY + server) / 60,
+    }
+
+
+def _accuracy(store, dataset: str, source: str, truth) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    from annotator.store.services.suggestions import suggestions_of
+    from paenet.attributes import ATTRIBUTE_KEYS
+    from paenet.suggest.calibration import expected_calibration_error
+
+    probs, labels, right = [], [], {k: 0 for k in ATTRIBUTE_KEYS}
+    all_right = 0
+    with store.read() as s:
+        for pid, values in truth.items():
+            got = suggestions_of(s, dataset, pid, source)
+            ok = 0
+            for k, v in zip(ATTRIBUTE_KEYS, values):
+                right[k] += int(got[k].value == v)
+                ok += int(got[k].value == v)
+                probs.append(got[k].probability)
+                labels.append(v)
+            all_right += int(ok == len(ATTRIBUTE_KEYS))
+    n = len(truth)
+    majority = {
+        k: max(np.mean([v[j] for v in truth.values()]), 1 - np.mean([v[j] for v in truth.values()]))
+        for j, k in enumerate(ATTRIBUTE_KEYS)
+    }
+    return {
+        "per_attribute": {k: right[k] / n for k in ATTRIBUTE_KEYS},
+        "majority_class": {k: float(v) for k, v in majority.items()},
+        "overall": sum(right.values()) / (n * len(ATTRIBUTE_KEYS)),
+        "identities_all_eight_right": all_right / n,
+        "ece_on_regdb": expected_calibration_error(np.array(probs), np.array(labels)),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("runs/bench-labelling"))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default all)")
+    parser.add_argument("--epochs", type=int, default=100, help="the demo's 100; less: a dry run")
+    parser.add_argument("--skip-full", action="store_true", help="no full-scale predict timing")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    from annotator.predict import PredictOptions, run_predict
+    from annotator.store.db import open_store
+    from annotator.store.services.datasets import register_dataset
+
+    out = args.out.resolve()
+    ckpt = _train(out, args.seed, args.threads, args.epochs)
+    regdb = _synth("regdb", "small", out / "data" / "RegDB", args.seed)
+    db = out / "annotations.sqlite3"
+    db.unlink(missing_ok=True)
+    store = open_store(f"sqlite:///{db}")
+    with store.write() as s:
+        register_dataset(s, "regdb", "regdb", regdb)
+    t0 = time.perf_counter()
+    report = run_predict(store, PredictOptions(ckpt, "regdb", device="cpu", progress=False))
+    predict_regdb_s = time.perf_counter() - t0
+    truth = _truth(regdb)
+    accuracy = _accuracy(store, "regdb", report.source, truth)
+    plain = _label_all(store, "regdb", "sim-plain", truth, None)
+    assisted = _label_all(store, "regdb", "sim-assisted", truth, report.source)
+    cal = report.calibration.to_dict()
+    result: dict[str, object] = {
+        "synthetic": True,
+        "seed": args.seed,
+        "epochs": args.epochs,
+        "threads": args.threads or os.cpu_count(),
+        "checkpoint": str(ckpt),
+        "predict_regdb": {"images": report.images, "seconds": round(predict_regdb_s, 1)},
+        "calibration": cal,
+        "accuracy": accuracy,
+        "without_suggestions": plain,
+        "with_suggestions": assisted,
+    }
+    if not args.skip_full:
+        full = _synth("sysu", "full", out / "data" / "SYSU-MM01-full", args.seed)
+        with store.write() as s:
+            register_dataset(s, "sysu-full", "sysu", full)
+        t0 = time.perf_counter()
+        rep = run_predict(store, PredictOptions(ckpt, "sysu-full", device="cpu", progress=False))
+        result["predict_full_sysu"] = {
+            "images": rep.images,
+            "seconds": round(time.perf_counter() - t0, 1),
+        }
+    store.dispose()
+    (out / "bench_labelling.json").write_text(json.dumps(result, indent=2) + "\n")
+    sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
