@@ -156,3 +156,29 @@ def test_help_names_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     for flag in ("--checkpoint", "--dataset", "--source", "--calibrate-on", "--device"):
         assert flag in text
+
+
+def test_a_checkpoint_of_another_attribute_schema_is_refused(
+    setup: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataclasses import replace
+
+    from paenet.train.checkpoint import (
+        build_model,
+        model_config_from_dict,
+        read_checkpoint,
+        save_checkpoint,
+    )
+
+    payload = read_checkpoint(setup["ckpt"])
+    four = replace(model_config_from_dict(payload["model_config"]), num_attributes=4)
+    payload.update(model=build_model(four).state_dict(), model_config=four.to_dict())
+    for key in ("format", "version"):
+        payload.pop(key)
+    other = tmp_path / "four.pt"
+    save_checkpoint(other, payload)
+    url = _store(tmp_path, setup["root"])
+    assert main(["--checkpoint", str(other), "--dataset", "sysu", "--db", url,
+                 "--no-progress"]) == 2  # fmt: skip
+    line = _one_error_line(capsys)
+    assert "another attribute schema (4 attributes)" in line and str(other) in line
