@@ -6,7 +6,8 @@
 SYSU-MM01: all/indoor search × single/multi-shot × 10 trials; RegDB: the checkpoint's
 trial, visible→thermal and thermal→visible (another trial only with ``--force``, and
 marked). Each test image is run through the model once. Prints a table of mean ± std
-over trials; with ``--out``, writes results.json, results.md and CMC PNGs.
+over trials; with ``--out``, writes results.json, results.md and CMC PNGs (the folder
+is created and checked writable before the evaluation starts).
 
 ``--attributes``: ``predicted`` (default; the attribute head's output, what a
 deployment can use), ``gt`` (the manifest's labels; the paper's protocol; refused when
@@ -63,7 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.verbose)
     from paenet.data.manifest import ManifestError
     from paenet.evaluation.report import format_table, write_outputs
-    from paenet.evaluation.session import EvalOptions, EvaluationError, run_evaluation
+    from paenet.evaluation.session import (
+        EvalOptions,
+        EvaluationError,
+        check_output_dir,
+        run_evaluation,
+    )
     from paenet.train.checkpoint import CheckpointError
     from paenet.train.transforms import ImageDecodeError
 
@@ -78,8 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=not args.no_progress,
     )
     try:
+        if args.out is not None:
+            check_output_dir(args.out)
         report = run_evaluation(args.checkpoint, args.manifest, options)
-        written = write_outputs(report, args.out) if args.out is not None else []
     except (
         EvaluationError,
         CheckpointError,
@@ -90,9 +97,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as exc:
         sys.stderr.write(f"paenet-eval: error: {exc}\n")
         return 2
+    # The table first: a write that still fails (a full disk) does not lose the numbers.
     sys.stdout.write(format_table(report) + "\n")
-    for path in written:
-        sys.stdout.write(f"wrote {path}\n")
+    if args.out is not None:
+        try:
+            written = write_outputs(report, args.out)
+        except OSError as exc:
+            sys.stderr.write(
+                f"paenet-eval: error: cannot write the results to {args.out}: {exc} "
+                "(the table above is the evaluation's result)\n"
+            )
+            return 2
+        for path in written:
+            sys.stdout.write(f"wrote {path}\n")
     return 0
 
 

@@ -11,8 +11,11 @@ the run's saved configuration; only ``runtime.*`` keys may be changed then
 (``runtime.stop_after_steps`` is cleared unless given again). A RUN_DIR that already
 holds a run is refused without ``--resume`` (continue it) or ``--overwrite`` (delete
 what it wrote, then start again); other files in RUN_DIR are never touched.
-Exit codes: 0 done (or stopped by ``runtime.stop_after_steps``), 2 bad input or setup,
-3 non-finite loss.
+``--resume`` of a run whose epochs are all done writes a missing ``final.pt`` from
+``last.pt``, or says the run is already finished. A write that fails (a full disk)
+stops with one line; the checkpoints written before it stay, so the run resumes.
+Exit codes: 0 done (or stopped by ``runtime.stop_after_steps``, or already finished),
+2 bad input or setup, or a write that failed, 3 non-finite loss.
 """
 
 from __future__ import annotations
@@ -103,6 +106,9 @@ def check_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
         return
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} is a file, not a run directory")
+    blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ConfigError(f"--out {out} cannot be a run directory: {blocking} is a file")
     if resume:
         if overwrite:
             raise ConfigError("--resume continues a run, --overwrite deletes it: choose one")
@@ -124,10 +130,18 @@ def check_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
     log.warning("--overwrite: removed the earlier run's %s from %s", ", ".join(found), out)
 
 
+def _resume_hint(out: Path) -> str:
+    """What to do after a failed write: resume from the last complete checkpoint."""
+    last = out / "checkpoints" / "last.pt"
+    if last.is_file():
+        return f"once it can be written again, the run continues from {last} with --resume"
+    return "no checkpoint was saved yet: once it can be written again, start anew with --overwrite"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
-    from paenet.train.checkpoint import CheckpointError
+    from paenet.train.checkpoint import CheckpointError, CheckpointWriteError
     from paenet.train.engine import TrainSetupError, train
     from paenet.train.sampler import SamplerError
     from paenet.train.steps import NonFiniteLossError
@@ -144,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NonFiniteLossError as exc:
         sys.stderr.write(f"paenet-train: stopped: {exc}\n")
         return 3
+    except CheckpointWriteError as exc:
+        sys.stderr.write(f"paenet-train: error: {exc}; {_resume_hint(args.out)}\n")
+        return 2
     except (
         ConfigError,
         TrainSetupError,
@@ -154,6 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ) as exc:
         sys.stderr.write(f"paenet-train: error: {exc}\n")
         return 2
+    except OSError as exc:  # a full disk or a refused write outside the checkpoints
+        hint = _resume_hint(args.out)
+        sys.stderr.write(f"paenet-train: error: cannot write the run: {exc}; {hint}\n")
+        return 2
+    if result.already_finished:
+        return 0
     state = "finished" if result.finished else "stopped"
     log.info(
         "%s after %d epochs, %d steps; checkpoint %s",

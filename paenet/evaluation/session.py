@@ -13,6 +13,7 @@ Rules enforced here:
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -218,12 +219,57 @@ def check_gt_known(manifest: Manifest, samples: Sequence, attrs: np.ndarray) -> 
         )
 
 
+def evaluation_device(requested: str) -> torch.device:
+    """The device for ``--device`` (``auto``, ``cpu``, ``cuda``, ``cuda:N``).
+
+    Raises:
+        EvaluationError: CUDA asked for but not available, or a name torch does not know.
+    """
+    try:
+        return pick_device(requested)
+    except RuntimeError as exc:
+        if not torch.cuda.is_available() and requested.startswith("cuda"):
+            raise EvaluationError(
+                f"--device {requested}: CUDA is not available on this machine (torch "
+                f"{torch.__version__}); use --device cpu or auto"
+            ) from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise EvaluationError(
+            f"--device {requested}: {first}; use auto, cpu, cuda or cuda:N"
+        ) from None
+
+
+def check_output_dir(out: Path | str) -> Path:
+    """Create ``out`` and prove it takes files (a probe file written, then removed), so that
+    an unwritable ``--out`` fails before the evaluation rather than after it.
+
+    Raises:
+        EvaluationError: ``out`` (or a folder above it) is a file, or cannot be written.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise EvaluationError(f"--out {out} is a file; expected a folder for the results")
+    probe = out / f".paenet-eval-probe.{os.getpid()}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"probe")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        where = f" ({exc.filename})" if exc.filename and Path(exc.filename) != probe else ""
+        raise EvaluationError(
+            f"--out {out} cannot be written: {reason}{where}; expected a writable folder "
+            "for the results (nothing was evaluated)"
+        ) from None
+    return out
+
+
 def run_evaluation(
     checkpoint: Path | str, manifest_dir: Path | str, options: EvalOptions = EvalOptions()
 ) -> EvaluationReport:
     source = canonical_source(options.source)
     t0 = time.perf_counter()
-    device = pick_device(options.device)
+    device = evaluation_device(options.device)
     trained = load_trained_model(checkpoint, map_location=device)
     manifest = load_manifest(manifest_dir)
     protocols, notes = select_protocols(manifest, trained, options.trials, options.force)

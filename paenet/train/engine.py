@@ -8,10 +8,11 @@ devices), ``metrics.jsonl``, ``tb/``, ``checkpoints/{last,final}.pt`` and ``plot
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,14 @@ from tqdm import tqdm
 import paenet
 from paenet.model import PAENetConfig
 from paenet.train import distributed as D
-from paenet.train.checkpoint import build_model, read_checkpoint, save_checkpoint
+from paenet.train.checkpoint import (
+    CheckpointError,
+    build_model,
+    model_config_from_dict,
+    read_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
 from paenet.train.config import SECTIONS, RunConfig, to_dict
 from paenet.train.data import DecodedCache, TrainDataset, TrainImages, build_loader
 from paenet.train.health import COLLAPSE_RELATIVE_STD
@@ -60,6 +68,8 @@ class TrainResult:
     finished: bool
     fingerprints: tuple[str, ...]
     """Every rank's model-state SHA-256 at the end (equal on all ranks)."""
+    already_finished: bool = False
+    """``resume`` found the run finished (``final.pt`` of its last epoch): nothing done."""
 
 
 def model_config_for(config: RunConfig, num_classes: int, num_attributes: int) -> PAENetConfig:
@@ -129,6 +139,27 @@ def _check_resume(ckpt: dict[str, Any], config: RunConfig, manifest: Any, force:
         log.warning("%s; resuming anyway (--force)", message)
 
 
+def _check_same_network(ckpt: dict[str, Any], model_config: PAENetConfig, path: Path) -> None:
+    """Refuse a resume whose network would not take the checkpoint's weights: another
+    class count (a ``--force`` resume on another manifest) changes the identity head."""
+    try:
+        saved = model_config_from_dict(ckpt["model_config"], ckpt.get("versions"))
+    except CheckpointError as exc:
+        raise CheckpointError(f"checkpoint {path}: {exc}") from None
+    for key, what in (("num_classes", "identity classes"), ("num_attributes", "attributes")):
+        before, now = getattr(saved, key), getattr(model_config, key)
+        if before != now:
+            raise TrainSetupError(
+                f"{path} was trained with {before} {what}, this manifest's training set "
+                f"has {now}: the class counts differ, so the trained head cannot be "
+                "reused and the run cannot resume on this manifest; start a new run "
+                "(another --out, or --overwrite)"
+                if key == "num_classes"
+                else f"{path} was trained with {before} {what}, this manifest's training "
+                f"set has {now}: the run cannot resume on this manifest; start a new run"
+            )
+
+
 def train(
     manifest_dir: Path | str,
     run_dir: Path | str,
@@ -151,12 +182,92 @@ def train(
     rt = config.runtime
     if rt.threads is not None:
         torch.set_num_threads(rt.threads)
-    device = D.pick_device(rt.device, D.local_rank_from_env())
+    try:
+        device = D.pick_device(rt.device, D.local_rank_from_env())
+    except RuntimeError as exc:  # no CUDA, or a device string torch does not parse
+        raise TrainSetupError(f"runtime.device={rt.device!r}: {exc}") from None
     info = D.init_distributed(device)
     try:
-        return _train(load_manifest(manifest_dir), run_dir, config, device, info, resume, force)
+        if info.is_main:
+            remove_stale_temporaries(run_dir / "checkpoints")
+        manifest = load_manifest(manifest_dir)
+        ckpt = None
+        if resume:
+            ckpt = read_checkpoint(run_dir / "checkpoints" / "last.pt")
+            _check_resume(ckpt, config, manifest, force)
+            done = _finish_done_run(ckpt, run_dir, config, info)
+            if done is not None:
+                return done
+        return _train(manifest, run_dir, config, device, info, ckpt)
     finally:
         D.shutdown(info)
+
+
+def _finish_done_run(
+    ckpt: dict[str, Any], run_dir: Path, config: RunConfig, info: D.DistInfo
+) -> TrainResult | None:
+    """Resume of a run whose epochs are all done (``last.pt`` is of the last epoch):
+    ``None`` when epochs remain. A ``final.pt`` of that epoch and step means the run is
+    finished: nothing is written. Without one (the run was killed, or the disk filled,
+    between ``last.pt`` and ``final.pt``) ``final.pt`` is written from ``last.pt``: the
+    state an uninterrupted run would have saved (its RNG, sampler and optimiser states
+    are those of the end of the last epoch), then the plots."""
+    epochs, epoch, step = config.optim.epochs, int(ckpt["epoch"]), int(ckpt["step"])
+    if epoch < epochs:
+        return None
+    ckpt_dir = run_dir / "checkpoints"
+    final = ckpt_dir / "final.pt"
+    fingerprint = _state_fingerprint(ckpt["model"])
+    result = TrainResult(run_dir, final, epoch, step, True, (fingerprint,) * info.world_size)
+    if info.is_main:
+        try:
+            done = read_checkpoint(final) if final.is_file() else None
+        except CheckpointError as exc:
+            log.warning("%s; writing it again from last.pt", exc)
+            done = None
+        if done is not None and (int(done["epoch"]), int(done["step"])) == (epoch, step):
+            log.info("run %s already finished (epoch %d/%d); nothing to do", run_dir, epoch, epochs)
+            D.barrier(info)
+            return replace(result, already_finished=True)
+        if done is not None:
+            log.warning(
+                "%s is of epoch %d, step %d, not of last.pt's epoch %d, step %d: replacing it",
+                final,
+                int(done["epoch"]),
+                int(done["step"]),
+                epoch,
+                step,
+            )
+        state = {k: v for k, v in ckpt.items() if k not in ("format", "version")}
+        state["kind"] = "final"
+        state["extra"] = {
+            **(ckpt.get("extra") or {}),
+            "rank_fingerprints": list(result.fingerprints),
+        }
+        save_checkpoint(final, state)
+        if config.data.val_split is not None and not (ckpt_dir / "best.pt").is_file():
+            log.warning(
+                "%s is missing: the best validation epoch's model is not in last.pt and "
+                "cannot be recovered; final.pt is the last epoch's model",
+                ckpt_dir / "best.pt",
+            )
+        plot_metrics(run_dir / "metrics.jsonl", run_dir / "plots")
+        log.info(
+            "the run's %d epochs were done but final.pt was missing: wrote %s from last.pt",
+            epochs,
+            final,
+        )
+    D.barrier(info)
+    return result
+
+
+def _state_fingerprint(state: dict[str, torch.Tensor]) -> str:
+    """:func:`paenet.train.distributed.state_fingerprint` of a saved state dict."""
+    h = hashlib.sha256()
+    for name, tensor in state.items():
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 def _train(
@@ -165,9 +276,10 @@ def _train(
     config: RunConfig,
     device: torch.device,
     info: D.DistInfo,
-    resume: bool,
-    force: bool,
+    ckpt: dict[str, Any] | None,
 ) -> TrainResult:
+    """One run from its start, or from ``ckpt`` (``last.pt``, already checked against
+    the configuration and the manifest)."""
     rt, data, optim = config.runtime, config.data, config.optim
     training = _training_set(manifest, config)
     val = validation_set(manifest, data.val_split) if data.val_split is not None else None
@@ -184,10 +296,8 @@ def _train(
     images = TrainImages.from_training_set(manifest, training)
     model_config = model_config_for(config, training.num_classes, images.attributes.shape[1])
     ckpt_dir = run_dir / "checkpoints"
-    ckpt: dict[str, Any] | None = None
-    if resume:
-        ckpt = read_checkpoint(ckpt_dir / "last.pt")
-        _check_resume(ckpt, config, manifest, force)
+    if ckpt is not None:
+        _check_same_network(ckpt, model_config, ckpt_dir / "last.pt")
 
     cuda = device.type == "cuda"
     if cuda:
