@@ -86,6 +86,8 @@ class TrainedModel:
     pids: tuple[int, ...]
     path: Path
     checkpoint_kind: str
+    manifest_directory: str = ""
+    """Where the training manifest was when the run started (it may have moved since)."""
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
@@ -309,4 +311,5 @@ def load_trained_model(path: Path | str, map_location: str | torch.device = "cpu
         pids=tuple(int(p) for p in payload.get("pids") or ()),
         path=Path(path),
         checkpoint_kind=str(payload.get("kind", "last")),
+        manifest_directory=str(manifest.get("directory", "")),
     )
