@@ -10,6 +10,10 @@ from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.manifest import ManifestImage
 
 FIRST_IDS = 10
+CLI_HINT = (
+    "Label or decide them, or choose a policy: --unknown drop (leave those identities "
+    "out of training), --unknown 0 or --unknown 1 (fill)."
+)
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,9 @@ class UnknownSummary:
             },
         }
 
-    def describe(self) -> str:
-        """A few lines meant for a person (the CLI's and the app's message)."""
+    def describe(self, how: str = CLI_HINT) -> str:
+        """A few lines meant for a person; ``how`` is the last line, the way out in the
+        caller's words (the CLI's flag by default, the app names its form control)."""
         lines = [
             f"{len(self.identities)} training identities have unknown or undecided attributes "
             f"(first ids: {', '.join(map(str, self.identities[:FIRST_IDS]))}):"
@@ -43,10 +48,7 @@ class UnknownSummary:
         for key, per in self.per_attribute.items():
             parts = [f"{split} {n} ids / {m} images" for split, (n, m) in per.items()]
             lines.append(f"  {key:<18} {'; '.join(parts)}")
-        lines.append(
-            "Label or decide them, or choose a policy: --unknown drop (leave those identities "
-            "out of training), --unknown 0 or --unknown 1 (fill)."
-        )
+        lines.append(how)
         return "\n".join(lines)
 
 

@@ -18,7 +18,6 @@ import streamlit as st
 
 from annotator import runtime
 from annotator.components.keys.shortcuts import HELP, value_key
-from annotator.deeplink import BadLinkError, parse_link
 from annotator.store.errors import StaleVersionError, StoreError, UnknownIdentityError
 from annotator.store.services.common import IdentityView
 from annotator.store.services.labels import (
@@ -52,6 +51,7 @@ from annotator.views.common import (
     datasets,
     image_strip,
     large_image,
+    show_place,
 )
 from paenet.attributes import ATTRIBUTES, LabelValue
 from paenet.data.kinds import identity_splits
@@ -173,24 +173,6 @@ def _undo(dataset: str, pid: int) -> None:
         runtime.flash("warning", str(exc))
 
 
-def _apply_link(names: list[str]) -> None:
-    """Open the identity a pasted link names; ignore the URL we wrote ourselves."""
-    params = {k: st.query_params[k] for k in ("dataset", "pid") if k in st.query_params}
-    if not params or params == st.session_state.get("_linked"):
-        return
-    try:
-        link = parse_link(params, names)
-    except BadLinkError as exc:
-        st.error(plain(f"Ignoring the link: {exc}"))
-        return
-    if link.dataset is not None and link.dataset != st.session_state.get("dataset"):
-        st.session_state["dataset"] = link.dataset
-        st.session_state["_view_dataset"] = link.dataset
-        st.session_state.pop("pid", None)
-    if link.pid is not None:
-        st.session_state["pid"] = link.pid
-
-
 def render() -> None:
     keyboard = st.container()  # first in the page: the key capture keeps its place
     known = datasets()
@@ -202,11 +184,8 @@ def render() -> None:
             "or to generate the synthetic stand-in."
         )
         return
-    _apply_link(sorted(known))
-    dataset = choose_dataset(known)
-    if st.session_state.get("_view_dataset") != dataset:
-        st.session_state.pop("pid", None)  # another dataset was chosen in the sidebar
-        st.session_state["_view_dataset"] = dataset
+    dataset = choose_dataset(known)  # follows a pasted link; another dataset forgets pid
+    st.session_state["_view_dataset"] = dataset
     kind = known[dataset].kind
     splits = [SPLITS_ALL, *identity_splits(kind)]  # RegDB: none (its splits are per trial)
     if st.session_state.get("split") not in splits:
@@ -247,8 +226,7 @@ def render() -> None:
         return
     st.session_state["pid"] = view.pid
     st.session_state["seen_version"] = view.version
-    st.session_state["_linked"] = {"dataset": dataset, "pid": str(view.pid)}
-    st.query_params.from_dict({"dataset": dataset, "pid": str(view.pid)})
+    show_place(dataset, view.pid)
     _header(view, dataset, source if suggested else None)
     with keyboard:
         annotate_keys.mount(enabled=bool(who))
@@ -331,7 +309,8 @@ def _header(view: IdentityView, dataset: str, suggestions: str | None = None) ->
     st.title(plain(f"{dataset} · id {view.pid}"))
     st.caption(
         plain(
-            f"split {view.split} · version {view.version}"
+            (f"split {view.split} · " if view.split else "")  # RegDB: splits are per trial
+            + f"version {view.version}"
             + (" · reviewed" if view.reviewed else "")
             + f" · link: ?dataset={dataset}&pid={view.pid}"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import streamlit as st
 from PIL import Image
 
 from annotator import runtime
+from annotator.deeplink import BadLinkError, parse_link
 from annotator.store.services.common import DatasetInfo, IdentityView
 from annotator.store.services.datasets import list_datasets
 from annotator.text import plain
@@ -19,17 +21,72 @@ from paenet.data.kinds import CAMERAS
 
 log = logging.getLogger(__name__)
 
+DATASET = "dataset"
+"""Session key of the dataset every page shows (shared, not a widget's key)."""
+PID = "pid"
+"""Session key of the identity Annotate shows and Review opens first."""
+_PICKER = "dataset_picker"
+_LINKED = "_linked"
+
 
 def datasets() -> dict[str, DatasetInfo]:
     with runtime.store().read() as s:
         return {d.name: d for d in list_datasets(s)}
 
 
-def choose_dataset(known: dict[str, DatasetInfo], key: str = "dataset") -> str:
+def choose_dataset(known: Mapping[str, DatasetInfo]) -> str:
+    """The dataset every page shows (the sidebar's select), after following a pasted link.
+
+    The choice lives in ``st.session_state["dataset"]``, not in the select's own widget
+    state (which Streamlit drops when another page draws its own select), so switching
+    pages keeps it; :func:`show_place` writes it into the URL, so a reload keeps it too.
+    Choosing another dataset forgets the identity (``pid``) of the previous one.
+    """
     names = sorted(known)
-    if st.session_state.get(key) not in names:
-        st.session_state[key] = names[0]
-    return st.sidebar.selectbox("Dataset", names, key=key)
+    follow_link(names)
+    if st.session_state.get(DATASET) not in names:
+        st.session_state[DATASET] = names[0]
+        st.session_state.pop(PID, None)
+    st.session_state[_PICKER] = st.session_state[DATASET]
+    st.sidebar.selectbox("Dataset", names, key=_PICKER, on_change=_picked)
+    dataset: str = st.session_state[DATASET]
+    show_place(dataset, st.session_state.get(PID))
+    return dataset
+
+
+def _picked() -> None:
+    chosen = st.session_state.get(_PICKER)
+    if chosen != st.session_state.get(DATASET):
+        st.session_state[DATASET] = chosen
+        st.session_state.pop(PID, None)
+
+
+def follow_link(names: list[str]) -> None:
+    """Open the dataset and identity a pasted link (``?dataset=…&pid=…``) names; a URL
+    this app wrote itself (:func:`show_place`) is not a new link and changes nothing."""
+    params = {k: st.query_params[k] for k in ("dataset", "pid") if k in st.query_params}
+    if not params or params == st.session_state.get(_LINKED):
+        return
+    try:
+        link = parse_link(params, names)
+    except BadLinkError as exc:
+        st.error(plain(f"Ignoring the link: {exc}"))
+        return
+    if link.dataset is not None and link.dataset != st.session_state.get(DATASET):
+        st.session_state[DATASET] = link.dataset
+        st.session_state.pop(PID, None)
+    if link.pid is not None:
+        st.session_state[PID] = link.pid
+    st.session_state[_LINKED] = params
+
+
+def show_place(dataset: str, pid: int | None) -> None:
+    """Write the dataset (and the identity, when one is chosen) into the URL, so a reload
+    or a copied link opens the same place on the same page."""
+    params = {"dataset": dataset, **({"pid": str(pid)} if pid is not None else {})}
+    st.session_state[_LINKED] = params
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
 
 
 def camera_label(kind: str, cam: int) -> str:

@@ -27,7 +27,7 @@ from annotator.store.importers.csvio import CSV_COLUMNS, export_csv
 from annotator.store.importers.run import ImportFormat, ImportOptions, run_import
 from annotator.store.services.common import DatasetInfo
 from annotator.store.services.datasets import register_dataset
-from annotator.views.common import datasets
+from annotator.views.common import choose_dataset, datasets
 from annotator.views.data_export import render_export
 from annotator.views.data_predict import render_predict
 from paenet.attributes import ATTRIBUTE_KEYS
@@ -63,6 +63,12 @@ def render() -> None:
     cfg = runtime.config()
     st.title("Data")
     known = datasets()
+    if known:  # the dataset chosen on any page is the forms' first choice here
+        chosen = choose_dataset(known)
+        for key in ("import_dataset", "predict_dataset", "export_dataset"):
+            if st.session_state.get("_data_forms_on") != chosen or key not in st.session_state:
+                st.session_state[key] = chosen
+        st.session_state["_data_forms_on"] = chosen
     _overview(cfg, known)
     _synthetic_section(cfg)
     _register_section(cfg)
@@ -146,7 +152,7 @@ def _import_section(cfg: AppConfig, known: Mapping[str, DatasetInfo]) -> None:
         "Format", list(FORMAT_LABELS), format_func=FORMAT_LABELS.__getitem__, key="import_format"
     )
     with st.form("import"):
-        target = st.selectbox("Into dataset", sorted(known))
+        target = st.selectbox("Into dataset", sorted(known), key="import_dataset")
         path = st.text_input("Path (inside the data root or PAENET_ALLOWED_ROOTS)")
         upload = (
             st.file_uploader("… or upload our CSV", type=["csv"])

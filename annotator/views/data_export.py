@@ -16,6 +16,11 @@ from paenet.data.errors import DatasetError
 from paenet.data.manifest import ManifestError
 
 ERRORS = (StoreError, DatasetError, ManifestError, OfficialFormatError, ValueError, OSError)
+POLICY_LABEL = "Unknown or undecided values of training identities"
+POLICY_HINT = (
+    f"Label or decide them, or choose another “{POLICY_LABEL}” above: drop (leave those "
+    "identities out of training), 0 or 1 (fill)."
+)
 POLICY_HELP = {
     "fail": "stop and list them",
     "drop": "leave those identities out of training",
@@ -44,7 +49,7 @@ def render_export(known: Mapping[str, DatasetInfo]) -> None:
             key="export_sources",
         )
         policy = st.radio(
-            "Unknown or undecided values of training identities",
+            POLICY_LABEL,
             UNKNOWN_POLICIES,
             format_func=lambda p: f"{p}: {POLICY_HELP[p]}",
             horizontal=True,
@@ -85,7 +90,7 @@ def _run(options: ExportOptions) -> None:
             result = run_export(runtime.store(), options)
     except UnknownLabelsError as exc:
         st.error("Export stopped: unknown or undecided attributes of training identities.")
-        st.code(exc.summary.describe(), language=None)
+        st.code(exc.summary.describe(how=POLICY_HINT), language=None, wrap_lines=True)
         return
     except ERRORS as exc:
         st.error(str(exc))
@@ -95,8 +100,9 @@ def _run(options: ExportOptions) -> None:
         f"Wrote {result.images} images of {result.identities} identities and "
         f"{result.protocols} protocols to {directory}"
     )
-    st.markdown(f"[Open {directory.name}/]({directory.as_uri()})")
-    st.code(str(directory), language=None)
+    # the path to copy (button on the right): a file:// link is blocked from an http page
+    st.caption("Output folder")
+    st.code(str(directory), language=None, wrap_lines=True)
     notes = []
     if result.dropped:
         notes.append(f"dropped {len(result.dropped)} training identities")

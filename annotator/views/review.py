@@ -8,9 +8,15 @@ import streamlit as st
 from annotator import runtime
 from annotator.store.errors import StaleVersionError
 from annotator.store.services.labels import decide, get_identity, mark_reviewed
-from annotator.store.services.queue import conflicts
+from annotator.store.services.queue import Conflict, conflicts
 from annotator.text import plain
-from annotator.views.common import camera_label, choose_dataset, datasets, image_strip
+from annotator.views.common import (
+    camera_label,
+    choose_dataset,
+    datasets,
+    image_strip,
+    show_place,
+)
 from paenet.attributes import ATTRIBUTE_KEYS, LabelValue, attribute
 
 ALL = "all attributes"
@@ -30,8 +36,25 @@ def _decide(dataset: str, pid: int, key: str, value: int, version: int) -> None:
 
 
 def _reviewed(dataset: str, pid: int) -> None:
+    if not runtime.annotator_name():
+        runtime.flash("warning", "Enter your name in the sidebar first: reviews are signed.")
+        return
     with runtime.store().write() as s:
         mark_reviewed(s, dataset, pid)
+    runtime.flash("success", f"id {pid} marked reviewed.")
+
+
+def _picked(key: str) -> None:
+    """The identity picked here becomes the one every page shows (Annotate opens it)."""
+    st.session_state["pid"] = st.session_state[key]
+
+
+def _values(found: Conflict) -> str:
+    """``annotator:Ada=short; synth-gt cam2=long``: each source's value by its name."""
+    a = attribute(found.attribute)
+    return "; ".join(
+        f"{s}{'' if cam == 0 else f' cam{cam}'}={a.value_name(v)}" for s, cam, v in found.values
+    )
 
 
 def render() -> None:
@@ -57,9 +80,7 @@ def render() -> None:
                     "pid": c.pid,
                     "split": c.split,
                     "attribute": c.attribute,
-                    "values": "; ".join(
-                        f"{s}{'' if cam == 0 else f' cam{cam}'}={v}" for s, cam, v in c.values
-                    ),
+                    "values": _values(c),
                 }
                 for c in found
             ]
@@ -67,7 +88,14 @@ def render() -> None:
         hide_index=True,
         height=220,
     )
-    pid = st.selectbox("Identity to review", pids, key="review_pid")
+    if st.session_state.get("pid") in pids:  # the identity chosen on another page
+        st.session_state["review_pid"] = st.session_state["pid"]
+    elif st.session_state.get("review_pid") not in pids:
+        st.session_state["review_pid"] = pids[0]
+    pid = st.selectbox(
+        "Identity to review", pids, key="review_pid", on_change=_picked, args=("review_pid",)
+    )
+    show_place(dataset, pid)
     with runtime.store().read() as s:
         view = get_identity(s, dataset, pid)
     image_strip(view, known[dataset].kind, per_camera=6, width=56)
@@ -96,4 +124,6 @@ def render() -> None:
                 on_click=_decide,
                 args=(dataset, pid, c.attribute, value, view.version),
             )
-    st.button("Mark identity reviewed", on_click=_reviewed, args=(dataset, pid))
+    st.button(  # refused without a name, as Decide is (a warning says why)
+        "Mark identity reviewed", on_click=_reviewed, args=(dataset, pid)
+    )

@@ -9,9 +9,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import streamlit as st
+from matplotlib.figure import Figure
 
 from annotator import runtime
-from annotator.store.services.agreement import agreement
+from annotator.store.services.agreement import MIN_KAPPA_ITEMS, agreement
 from annotator.store.services.stats import (
     activity,
     balance,
@@ -20,7 +21,9 @@ from annotator.store.services.stats import (
     sources_with_labels,
 )
 from annotator.store.services.suggestions import match_with_people, model_sources
+from annotator.text import plain
 from annotator.views.common import choose_dataset, datasets
+from paenet.attributes import attribute
 from paenet.suggest.calibration import reliability_bins
 
 
@@ -53,15 +56,14 @@ def render() -> None:
         table = label_table(s, dataset, source)
         act = activity(s, dataset)
     bal = balance(table)
-    st.dataframe(bal, hide_index=True, height=240)
-    split = st.selectbox("Split", sorted(bal["split"].unique()), key="stats_split")
-    part = bal[bal["split"] == split].set_index("attribute")[
-        ["value 0", "value 1", "unknown", "unlabelled"]
-    ]
-    fig, ax = plt.subplots(figsize=(7, 2.8))
-    part.plot.barh(stacked=True, ax=ax)
-    ax.set_xlabel("identities")
-    st.pyplot(fig, clear_figure=True)
+    splits = list(dict.fromkeys(bal["split"]))  # all identities first, then the splits
+    split = st.selectbox("Split", splits, key="stats_split")
+    part = bal[bal["split"] == split].drop(columns="split")
+    shown = part.assign(
+        attribute=[_with_values(k) for k in part["attribute"]]
+    )  # "gender (male / female)": what value 0 and value 1 mean, on every row
+    st.dataframe(shown, hide_index=True, height=_table_height(len(shown)))
+    st.pyplot(balance_figure(part.set_index("attribute")), clear_figure=True)
     co = cooccurrence(table)
     fig, ax = plt.subplots(figsize=(5, 4))
     im = ax.imshow(co.to_numpy(dtype=float), vmin=0, vmax=1, cmap="viridis")
@@ -71,14 +73,74 @@ def render() -> None:
     fig.colorbar(im, ax=ax)
     st.pyplot(fig, clear_figure=True)
     st.header("Progress over time")
+    _progress(act)
+
+
+def _with_values(key: str) -> str:
+    a = attribute(key)
+    return f"{key} ({a.value0} / {a.value1})"
+
+
+def _table_height(rows: int) -> int:
+    """Pixels for a dataframe that shows every row and its header without scrolling."""
+    return (rows + 1) * 35 + 3
+
+
+SEGMENTS = ("value 0", "value 1", "unknown", "unlabelled")
+COLOURS = ("#4c72b0", "#dd8452", "#a0a0a0", "#e5e5e5")
+
+
+def balance_figure(part: pd.DataFrame) -> Figure:
+    """Stacked bars per attribute; each value segment is labelled with the attribute's own
+    value name (the attributes differ: male/female, short/long …) and the legend sits
+    below the axes, never over a bar."""
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    keys = list(part.index)
+    total = float(part[list(SEGMENTS)].sum(axis=1).max() or 1)
+    left = [0.0] * len(keys)
+    for segment, colour in zip(SEGMENTS, COLOURS):
+        widths = [float(part.loc[k, segment]) for k in keys]
+        ax.barh(keys, widths, left=left, color=colour, label=segment)
+        if segment in ("value 0", "value 1"):
+            for i, (k, w) in enumerate(zip(keys, widths)):
+                if w >= 0.12 * total:  # room for the name inside the bar
+                    name = attribute(k).value_name(int(segment[-1]))
+                    ax.text(left[i] + w / 2, i, f"{name} {int(w)}", ha="center",
+                            va="center", fontsize=7, color="white")  # fmt: skip
+        left = [a + b for a, b in zip(left, widths)]
+    ax.invert_yaxis()  # the attributes top to bottom in their usual order
+    ax.set_xlabel("identities")
+    ax.set_yticks(range(len(keys)), [_with_values(k) for k in keys], fontsize=8)
+    ax.legend(
+        ["value 0 (first name)", "value 1 (second name)", *SEGMENTS[2:]],
+        loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4, fontsize=8, frameon=False,
+    )  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def _progress(act: pd.DataFrame) -> None:
+    """Cumulative changes per annotator; a sentence instead of a chart while every change
+    falls on one day (a line needs two days)."""
     if act.empty:
         st.caption("No human changes yet.")
-    else:
-        st.line_chart(
-            act.pivot_table(
-                index="day", columns="annotator", values="changes", aggfunc="sum"
-            ).cumsum()
+        return
+    days = sorted(act["day"].unique())
+    if len(days) < 2:
+        per = act.groupby("annotator")["changes"].sum().sort_values(ascending=False)
+        st.write(
+            plain(
+                f"All {int(per.sum())} changes so far were made on {days[0]:%Y-%m-%d}: "
+                + ", ".join(f"{name} {int(n)}" for name, n in per.items())
+                + ". The chart appears once changes span two days."
+            )
         )
+        return
+    st.line_chart(
+        act.pivot_table(index="day", columns="annotator", values="changes", aggfunc="sum")
+        .fillna(0)
+        .cumsum()
+    )
 
 
 def _agreement(dataset: str, sources: list[str]) -> None:
@@ -111,11 +173,15 @@ def _agreement(dataset: str, sources: list[str]) -> None:
         st.info(f"No identity of {dataset} is labelled by all of {', '.join(picked)} yet.")
         return
     st.dataframe(df, hide_index=True)
+    st.caption(
+        f"Kappa is shown from {MIN_KAPPA_ITEMS} items on (fewer say more about chance than "
+        "about the raters); below that, compare the raw agreement and the number of items."
+    )
     if df["kappa"].isna().all():
-        st.caption("Kappa is undefined on these few items (every rater gave one value).")
         return
+    df = df[df["kappa"].notna()]  # no bar where there is no kappa (not a zero)
     fig, ax = plt.subplots(figsize=(7, 2.6))
-    ax.bar(df["attribute"], df["kappa"].fillna(0), color="#4c72b0")
+    ax.bar(df["attribute"], df["kappa"], color="#4c72b0")
     ax.set_ylabel("kappa")
     ax.set_ylim(min(0.0, float(df["kappa"].min(skipna=True) or 0)), 1)
     ax.tick_params(axis="x", rotation=30)

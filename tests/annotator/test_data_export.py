@@ -46,7 +46,9 @@ def test_export_with_a_source_writes_the_manifest(data_root: Path) -> None:
     assert {im.provenance for im in m.images} == {("source:synth-gt-sysu",) * 8}
     assert (out / "cam1_att.mat").is_file()
     assert f"to {out.resolve()}" in at.success[0].value
-    assert any(out.resolve().as_uri() in md.value for md in at.markdown)
+    # #21.7: no file:// link (browsers block it from an http page): the path, to copy
+    assert not any("file://" in md.value for md in at.markdown)
+    assert [c.value for c in at.code] == [str(out.resolve())]
 
 
 def test_unknowns_stop_with_the_summary_and_a_policy_resolves_them(data_root: Path) -> None:
@@ -56,6 +58,10 @@ def test_unknowns_stop_with_the_summary_and_a_policy_resolves_them(data_root: Pa
     assert not at.exception
     assert "Export stopped" in at.error[0].value
     assert "training identities have unknown or undecided attributes" in at.code[0].value
+    # #21.7: the way out names the form control, not the command-line flag; nothing is cut
+    assert "--unknown" not in at.code[0].value
+    assert "Unknown or undecided values of training identities" in at.code[0].value
+    assert at.code[0].proto.wrap_lines
     out = data_root / "manifests" / "regdb-synthetic"
     assert not out.exists()
     at.radio(key="export_unknown").set_value("1")

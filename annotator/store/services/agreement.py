@@ -3,6 +3,11 @@
 A rater is a label source (an annotator or an import). Items are identities (or,
 with ``camera``, one camera's per-camera labels) where every compared rater gave a
 known value (0/1); unknown and missing labels are left out and counted.
+
+Kappa is reported from :data:`MIN_KAPPA_ITEMS` items on: below that it says more about
+chance than about the raters (one item gives 1.000 or an undefined value, one
+disagreement among five moves it by more than 0.3), so it is NaN and only the raw
+agreement and the number of items are shown.
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ from annotator.store.models import IDENTITY_WIDE, Identity, Label, Source
 from annotator.store.services.common import dataset_row, source_row
 from paenet.attributes import ATTRIBUTE_KEYS
 
+MIN_KAPPA_ITEMS = 10
+"""Fewer items than this: no kappa (NaN). At 10 items and 90 % raw agreement with
+balanced values its standard error is still about 0.2."""
+
 
 @dataclass(frozen=True)
 class AttributeAgreement:
@@ -30,6 +39,7 @@ class AttributeAgreement:
     raw: float
     """Fraction of items on which all raters agree."""
     kappa: float
+    """NaN below :data:`MIN_KAPPA_ITEMS` items."""
     positives: int
     """Count of value-1 ratings over those items (all raters)."""
     conflicts: tuple[int, ...]
@@ -101,7 +111,11 @@ def agreement(
         items = [(k[1], v) for k, v in table.items() if k[0] == attr and min(v) >= 0]
         matrix = np.array([v for _, v in items], dtype=int).reshape(len(items), len(sources))
         kappa = (
-            cohen_kappa(matrix[:, 0], matrix[:, 1]) if len(sources) == 2 else fleiss_kappa(matrix)
+            float("nan")
+            if len(items) < MIN_KAPPA_ITEMS
+            else cohen_kappa(matrix[:, 0], matrix[:, 1])
+            if len(sources) == 2
+            else fleiss_kappa(matrix)
         )
         agree = (matrix == matrix[:, :1]).all(axis=1)
         out.append(
