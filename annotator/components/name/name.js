@@ -11,7 +11,7 @@
 const STORE_KEY = "paenet.annotator";
 const BOX = ".st-key-_annotator_input";
 
-const G = (globalThis.__paenetName ??= { installed: false, offered: "" });
+const G = (globalThis.__paenetName ??= { installed: false, offered: "", signed: null });
 
 function nameBox(event) {
   const path = event.composedPath ? event.composedPath() : [event.target];
@@ -49,6 +49,13 @@ export default function (component) {
   } catch (e) {
     // storage switched off: the name lasts as long as this tab's session
   }
+  // A name just signed while the box still has the focus (Enter pressed before this
+  // module had loaded and installed the listener below): leave the box now.
+  if (G.signed !== null && name && name !== G.signed) {
+    const active = document.activeElement;
+    if (active && active.closest && active.closest(BOX)) active.blur();
+  }
+  G.signed = name;
   if (!G.installed) {
     window.addEventListener("keydown", leaveNameBox, true);
     G.installed = true;
