@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,6 +37,7 @@ __all__ = [
     "login_delay",
     "password_ok",
     "required_password",
+    "serving_line",
 ]
 
 PASSWORD_KEY = "lab_password"
@@ -146,6 +148,17 @@ def exposure_problem(
         f"({PASSWORD_ENV}, {PASSWORD_FILE_ENV} or {PASSWORD_KEY} in secrets.toml), or start "
         "it on 127.0.0.1 (the default of annotator/.streamlit/config.toml), or set "
         f"{OPEN_NETWORK_ENV}=1 to serve the network without a password on purpose."
+    )
+
+
+def serving_line(address: str | None, port: int, protected: bool) -> tuple[int, str]:
+    """The log level and line that say how the app is served (logged once at start)."""
+    where = address or "every network interface"
+    if protected:
+        return logging.INFO, f"serving on {where} port {port}; the lab password is required"
+    return (
+        logging.WARNING,
+        f"no lab password: serving {where} port {port} only, open to anyone there",
     )
 
 

@@ -43,7 +43,9 @@ log = logging.getLogger(__name__)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="paenet-export", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="paenet-export", description="Write an attribute-augmented manifest, or check one."
+    )
     p.add_argument("--dataset", help="registered dataset name, e.g. sysu-synthetic")
     p.add_argument("--out", type=Path, default=None, help="manifest directory to write")
     p.add_argument("--db", default=None, help="SQLAlchemy database URL")
@@ -53,7 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="label sources in priority order, comma-separated (default: the annotators' "
         "agreed value; imported sources count only when named)",
     )  # fmt: skip
-    p.add_argument("--unknown", choices=UNKNOWN_POLICIES, default="fail")
+    p.add_argument(
+        "--unknown", choices=UNKNOWN_POLICIES, default="fail",
+        help="unknown or undecided values of training identities: fail (stop and list "
+        "them, the default), drop (leave those identities out), 0 or 1 (fill)",
+    )  # fmt: skip
     p.add_argument(
         "--format", choices=FORMATS, default="manifest",
         help=f"{OFFICIAL_FORMAT}: also write cam1_att.mat … cam6_att.mat (SYSU)",
@@ -68,7 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--deep", action="store_true",
         help="--check: also decode every image in full (finds truncated files; slower)",
     )  # fmt: skip
-    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)"
+    )
     return p
 
 

@@ -35,19 +35,25 @@ _HINTS: tuple[tuple[type[Exception], str], ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="paenet-labels", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="paenet-labels",
+        description="Register datasets, import and export labels, and measure agreement, "
+        "from the shell.",
+    )
     p.add_argument("--db", default=None, help="SQLAlchemy database URL")
-    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)"
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     reg = sub.add_parser("register", help="register (or rescan) a dataset root")
     reg.add_argument("--name", required=True, help="dataset name used in links, e.g. sysu")
-    reg.add_argument("--kind", choices=KINDS, required=True)
-    reg.add_argument("root", type=Path)
+    reg.add_argument("--kind", choices=KINDS, required=True, help="the root's layout")
+    reg.add_argument("root", type=Path, help="the dataset's root folder")
     reg.set_defaults(func=cmd_register)
 
     imp = sub.add_parser("import", help="import labels as a named source")
-    imp.add_argument("format", choices=[f.value for f in ImportFormat])
+    imp.add_argument("format", choices=[f.value for f in ImportFormat], help="the file's format")
     imp.add_argument("path", type=Path, help="mat folder, xlsx file, synth root or CSV file")
     imp.add_argument("--dataset", default="sysu", help="registered dataset name")
     imp.add_argument("--source", default=None, help="source name (default: the format)")
@@ -59,17 +65,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--middle-trousers", type=int, choices=MIDDLE_TROUSERS, default=0,
         help="paenet-xlsx: value of 'middle' trousers length (0 short, 1 long, -1 unknown)",
     )  # fmt: skip
-    imp.add_argument("--skip-unknown-ids", action="store_true")
+    imp.add_argument(
+        "--skip-unknown-ids", action="store_true",
+        help="import the ids the dataset has, count the others (default: refuse)",
+    )  # fmt: skip
     imp.set_defaults(func=cmd_import)
 
     exp = sub.add_parser("export", help="write every label and decision to CSV")
-    exp.add_argument("out", type=Path)
-    exp.add_argument("--dataset", default=None)
+    exp.add_argument("out", type=Path, help="CSV file to write")
+    exp.add_argument("--dataset", default=None, help="only this dataset (default: all)")
     exp.set_defaults(func=cmd_export)
 
     agr = sub.add_parser("agreement", help="Cohen's / Fleiss' kappa per attribute")
     agr.add_argument("sources", nargs="+", help="two or more source names")
-    agr.add_argument("--dataset", default="sysu")
+    agr.add_argument("--dataset", default="sysu", help="registered dataset name")
     agr.add_argument("--per-camera", action="store_true", help="compare per-camera labels")
     agr.add_argument(
         "--show-conflicts", action="store_true", help="list the disagreeing ids per attribute"
@@ -123,15 +132,20 @@ def cmd_export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_agreement(store: Store, args: argparse.Namespace, out: TextIO) -> int:
-    from annotator.store.services.agreement import agreement
+    import math
+
+    from annotator.store.services.agreement import MIN_KAPPA_ITEMS, agreement
 
     with store.read() as s:
         rows = agreement(s, args.dataset, args.sources, per_camera=args.per_camera)
     out.write(f"{'attribute':<18} {'method':<7} {'items':>6} {'raw':>6} {'kappa':>6} conflicts\n")
     for r in rows:
+        kappa = "-" if math.isnan(r.kappa) else f"{r.kappa:.3f}"
         out.write(
-            f"{r.attribute:<18} {r.method:<7} {r.items:>6} {r.raw:>6.3f} {r.kappa:>6.3f} {len(r.conflicts)}\n"
+            f"{r.attribute:<18} {r.method:<7} {r.items:>6} {r.raw:>6.3f} {kappa:>6} {len(r.conflicts)}\n"
         )
+    if any(math.isnan(r.kappa) for r in rows):
+        out.write(f"kappa: - below {MIN_KAPPA_ITEMS} items (too few to mean anything)\n")
     if args.show_conflicts:
         for r in rows:
             if r.conflicts:

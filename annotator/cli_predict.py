@@ -37,13 +37,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="label source of this dataset to fit the temperatures on (default: the "
         "training manifest's identities the model did not train on)",
     )
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--batch-size", type=int, default=64, metavar="N",
+        help="images per forward pass (default 64; lower it when the GPU runs out of memory)",
+    )  # fmt: skip
     p.add_argument("--workers", type=int, default=0, help="image decoding processes")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--no-amp", action="store_true", help="full precision on CUDA")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--db", default=None, help="SQLAlchemy database URL")
-    p.add_argument("-v", "--verbose", action="count", default=0)
+    p.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-v info, -vv debug)"
+    )
     return p
 
 

@@ -18,24 +18,27 @@ from annotator.auth import (
     login_delay,
     password_ok,
     required_password,
+    serving_line,
 )
 from annotator.store.errors import StoreError
 from annotator.text import plain
 
 log = logging.getLogger(__name__)
 TITLE = "PAENet attribute studio"
+ANNOUNCED_ENV = "PAENET_SERVING_ANNOUNCED"
+"""Set by :mod:`annotator.serve` after it logged how the app is served."""
 sleep: Callable[[float], None] = time.sleep
 """Replaced by tests that count the delay instead of waiting it."""
 
 
 @st.cache_resource(show_spinner=False)
 def _announce(address: str | None, port: int, protected: bool) -> None:
-    """Logged once per server process, on the first page load."""
-    where = address or "every network interface"
-    if protected:
-        log.info("serving on %s port %d; the lab password is required", where, port)
-    else:
-        log.warning("no lab password: serving %s port %d only, open to anyone there", where, port)
+    """Logged once per server process, on the first page load, unless ``python -m
+    annotator.serve`` said it already when the server started."""
+    if os.environ.get(ANNOUNCED_ENV) == "1":
+        return
+    level, line = serving_line(address, port, protected)
+    log.log(level, "%s", line)
 
 
 def _stop(message: str) -> None:

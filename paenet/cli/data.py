@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         "inspect",
         help="summarise a dataset root: identities, images per camera/modality/split, protocols",
     )
-    ins.add_argument("--dataset", choices=KINDS, required=True)
+    ins.add_argument("--dataset", choices=KINDS, required=True, help="the root's layout")
     ins.add_argument("root", type=Path, help="dataset root (e.g. datasets/SYSU-MM01)")
     ins.add_argument("--json", action="store_true", help="print JSON with stable keys")
     ins.add_argument(
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     ins.set_defaults(func=cmd_inspect)
 
     syn = sub.add_parser("synth", help="write the synthetic stand-in dataset in the real layout")
-    syn.add_argument("--layout", choices=KINDS, required=True)
+    syn.add_argument("--layout", choices=KINDS, required=True, help="the layout to write")
     syn.add_argument("--out", type=Path, required=True, help="output folder (new or empty)")
     syn.add_argument(
         "--scale",
@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="tiny: 30 ids, seconds; small: 213 ids, about 4,000 images, enough identities "
         "for training to carry over to unseen ones; full: the real dataset's structure",
     )
-    syn.add_argument("--seed", type=int, default=0)
+    syn.add_argument("--seed", type=int, default=0, help="same seed, same images (default 0)")
     syn.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     syn.add_argument("--no-progress", action="store_true", help="no progress bar")
     syn.set_defaults(func=cmd_synth)

@@ -107,7 +107,7 @@ def render_text(summary: Mapping[str, Any]) -> str:
         lines.append("  test protocols (trial 0):")
         for p in summary["protocols"]:
             lines.append(
-                f"    {p['mode']:<6}-search {p['shots']:>2}-shot ({p['sampling']}): "
+                f"    {p['mode'] + '-search':<13} {p['shots']:>2}-shot ({p['sampling']}): "
                 f"query {p['query']:>5} images / {p['query_identities']} ids, "
                 f"gallery {p['gallery']:>5} images / {p['gallery_identities']} ids"
             )

@@ -92,3 +92,14 @@ def test_synth_into_a_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     err = capsys.readouterr().err
     assert err == f"paenet-data: error: --out {out} exists and is not a folder\n"
     assert out.read_text() == "mine"
+
+
+def test_inspect_text_names_the_search_modes_in_one_word(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """#21.8: the protocol lines read ``all   -search``."""
+    root = small_sysu(tmp_path, content=tiny_jpeg())
+    assert main(["inspect", "--dataset", "sysu", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "all-search" in out and "indoor-search" in out
+    assert " -search" not in out

@@ -68,7 +68,8 @@ def test_cli_register_import_agreement_export(
     table = capsys.readouterr().out.splitlines()
     gender = next(line for line in table if line.startswith("gender "))
     # ids 2 and 5: the .mat says 1 and 0, the xlsx 女 (1) and 男 (0): full agreement
-    assert gender.split()[1:5] == ["cohen", "2", "1.000", "1.000"]
+    assert gender.split()[1:5] == ["cohen", "2", "1.000", "-"]  # no kappa from 2 items
+    assert "kappa: - below 10 items" in table[-1]
     assert main([*db, "agreement", "paenet-mat", "nobody"]) == 2
     assert "no label source named 'nobody' (known sources: m12, paenet-mat, paenet-xlsx)" in (
         capsys.readouterr().err
