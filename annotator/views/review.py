@@ -86,7 +86,7 @@ def render() -> None:
             ]
         ),
         hide_index=True,
-        height=220,
+        height=(min(len(found), 8) + 1) * 35 + 3,  # every row up to 8, then it scrolls
     )
     if st.session_state.get("pid") in pids:  # the identity chosen on another page
         st.session_state["review_pid"] = st.session_state["pid"]

@@ -71,7 +71,7 @@ def render() -> None:
     ax.set_yticks(range(len(co)), co.index)
     ax.set_title("P(column = 1 | row = 1)")
     fig.colorbar(im, ax=ax)
-    st.pyplot(fig, clear_figure=True)
+    st.pyplot(fig, clear_figure=True, width=620)  # a square map: full width is too tall
     st.header("Progress over time")
     _progress(act)
 
@@ -86,6 +86,8 @@ def _table_height(rows: int) -> int:
     return (rows + 1) * 35 + 3
 
 
+NO_KAPPA = "—"
+"""The kappa cell below the minimum of items (the caption says why)."""
 SEGMENTS = ("value 0", "value 1", "unknown", "unlabelled")
 COLOURS = ("#4c72b0", "#dd8452", "#a0a0a0", "#e5e5e5")
 
@@ -172,7 +174,8 @@ def _agreement(dataset: str, sources: list[str]) -> None:
     if not df["items"].any():
         st.info(f"No identity of {dataset} is labelled by all of {', '.join(picked)} yet.")
         return
-    st.dataframe(df, hide_index=True)
+    shown = df.assign(kappa=[NO_KAPPA if pd.isna(k) else f"{k:.3f}" for k in df["kappa"]])
+    st.dataframe(shown, hide_index=True)
     st.caption(
         f"Kappa is shown from {MIN_KAPPA_ITEMS} items on (fewer say more about chance than "
         "about the raters); below that, compare the raw agreement and the number of items."
