@@ -13,6 +13,9 @@ is created and checked writable before the evaluation starts).
 deployment can use), ``gt`` (the manifest's labels; the paper's protocol; refused when
 a test image's attributes are unknown), ``backbone`` (alias ``none``: the backbone
 feature without attributes; a diagnostic, not the baseline model).
+Every test image's header is checked first: an unreadable one (missing, empty, not an
+image, a link outside the dataset root, over the pixel limit) is listed and refused
+(exit 2) unless ``--skip-unreadable`` leaves it out, which the result then notes.
 Exit codes: 0 done, 2 bad input or refused evaluation.
 """
 
@@ -55,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--no-amp", action="store_true", help="full precision on CUDA")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="leave unreadable test images out (noted on the result) instead of refusing",
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0)
     return parser
 
@@ -82,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         device=args.device,
         amp=not args.no_amp,
         progress=not args.no_progress,
+        skip_unreadable=args.skip_unreadable,
     )
     try:
         if args.out is not None:

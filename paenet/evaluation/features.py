@@ -1,6 +1,7 @@
 """Test-time features: each image decoded and run through the model once, then reused.
 
-Preprocessing is the trainer's, minus augmentation: decode (OpenCV, RGB) → resize to
+Preprocessing is the trainer's, minus augmentation: decode (OpenCV, RGB; a path that
+leads outside the dataset root, or an image over the pixel limit, is refused) → resize to
 the checkpoint's ``data.input_size`` (area interpolation) → ImageNet normalisation on
 the model's device. Features are L2-normalised float32, so ``-q·g`` orders like the
 Euclidean distance. Batched, autocast (bf16/fp16) on CUDA, a tqdm progress bar.
@@ -75,16 +76,19 @@ class FeatureBank:
 
 
 class _TestImages(Dataset):
-    def __init__(self, paths: Sequence[Path], size: tuple[int, int]):
+    def __init__(self, paths: Sequence[Path], size: tuple[int, int], root: Path | None):
         self.paths = list(paths)
         self.size = size
+        self.root = root
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int) -> Tensor:
         """(H, W, 3) uint8, as the trainer's loader yields it (normalised on the device)."""
-        return torch.from_numpy(np.ascontiguousarray(resize(decode(self.paths[i]), self.size)))
+        return torch.from_numpy(
+            np.ascontiguousarray(resize(decode(self.paths[i], self.root), self.size))
+        )
 
 
 def extract_bank(
@@ -100,6 +104,7 @@ def extract_bank(
     workers: int = 0,
     amp: bool = True,
     progress: bool = True,
+    root: Path | None = None,
 ) -> FeatureBank:
     """Run ``model`` once over every image.
 
@@ -108,6 +113,8 @@ def extract_bank(
         source: see the module docstring; ``gt`` needs ``attributes`` (int ``[N, n]``).
         input_size: (H, W) the model was trained at.
         amp: autocast on CUDA (bf16 where supported, else fp16); ignored on the CPU.
+        root: the dataset root; a path that resolves outside it is refused
+            (:class:`paenet.train.transforms.ImageDecodeError`). None: not checked.
     """
     source = canonical_source(source)
     if len(samples) != len(paths):
@@ -120,7 +127,7 @@ def extract_bank(
         None if attributes is None else torch.as_tensor(np.asarray(attributes), dtype=torch.float32)
     )
     loader = DataLoader(
-        _TestImages(paths, tuple(input_size)),
+        _TestImages(paths, tuple(input_size), root),
         batch_size=batch_size,
         shuffle=False,
         num_workers=workers,

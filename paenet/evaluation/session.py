@@ -26,6 +26,7 @@ import torch
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.manifest import Manifest, load_manifest
 from paenet.data.protocol import TestProtocol
+from paenet.data.scan import scan_protocols, skipped_note
 from paenet.evaluation.attribute_quality import AttributeQuality, attribute_quality
 from paenet.evaluation.features import FeatureBank, canonical_source, extract_bank
 from paenet.evaluation.runner import (
@@ -55,6 +56,8 @@ class EvalOptions:
     device: str = "auto"
     amp: bool = True
     progress: bool = True
+    skip_unreadable: bool = False
+    """Leave unreadable test images out (noted on the result) instead of refusing."""
 
 
 @dataclass(frozen=True)
@@ -280,6 +283,12 @@ def run_evaluation(
         )
         log.warning(msg)
         notes.append(msg)
+    protocols, unreadable = scan_protocols(
+        manifest.root, protocols, skip=options.skip_unreadable,
+        hint="pass --skip-unreadable to evaluate without them", progress=options.progress,
+    )  # fmt: skip
+    if unreadable:
+        notes.append(skipped_note(unreadable, manifest.root))
     samples = protocol_images(protocols)
     attrs = manifest.attributes_of(samples)
     uses_attributes = trained.model.pae is not None
@@ -301,6 +310,7 @@ def run_evaluation(
         workers=options.workers,
         amp=options.amp,
         progress=options.progress,
+        root=manifest.root,
     )
     t2 = time.perf_counter()
     results = evaluate_protocols(bank, protocols)

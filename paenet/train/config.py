@@ -68,6 +68,13 @@ class DataConfig:
         cache_dir: where the decoded cache lives (``None``: ``RUN_DIR/cache``).
         normalize: ``"device"`` normalises uint8 batches on the model's device (4x less
             host-to-device traffic), ``"worker"`` in the albumentations pipeline.
+        skip_unreadable: before the first step every training (and validation) image's
+            header is checked (:func:`paenet.data.scan.scan_images`: missing, empty,
+            undecodable, a link outside the dataset root, over the pixel limit).
+            ``False`` (default): any such image stops the run, listing them all.
+            ``True``: they are left out with a warning and listed in ``run.json``
+            (``unreadable_images``); an identity left without images in one modality
+            is left out of training too.
     """
 
     splits: tuple[str, ...] = ("train", "val")
@@ -90,6 +97,7 @@ class DataConfig:
     cache: bool = False
     cache_dir: str | None = None
     normalize: NormalizeWhere = "device"
+    skip_unreadable: bool = False
 
     def __post_init__(self) -> None:
         _check(len(self.splits) > 0, "data.splits must name at least one split")

@@ -2,7 +2,9 @@
 
 The trainer reads images only through the manifest (:mod:`paenet.data.manifest`): the
 training set gives the images and contiguous labels; ``manifest.image_path`` gives each
-file, validated inside the dataset root.
+file, validated inside the dataset root. :func:`load_train_images` checks every file's
+header before the first step (:mod:`paenet.data.scan`) and, with
+``data.skip_unreadable``, leaves the unreadable ones out.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from paenet.data.images import BadImage
 from paenet.data.records import Modality
+from paenet.data.scan import bad_paths, scan_images
 from paenet.train.config import DataConfig
 from paenet.train.sampler import CrossModalitySampler, Item
 from paenet.train.transforms import augment, build_pipeline, decode, prepare
+from paenet.train.validation import ValidationSet, validation_set
 
 if TYPE_CHECKING:
     from paenet.data.manifest import Manifest, TrainingSet
@@ -40,6 +45,7 @@ class TrainImages:
 
     ``paths`` absolute; ``labels`` int64 (N,) contiguous classes; ``modality`` int64 (N,)
     ``Modality.model_index`` codes; ``attributes`` int8 (N, n) with 0/1/-1; ``pids[label]`` the person id.
+    ``root``: the dataset root the decoder keeps every path inside (None: unchecked).
     """
 
     paths: tuple[Path, ...]
@@ -47,6 +53,7 @@ class TrainImages:
     modality: np.ndarray
     attributes: np.ndarray
     pids: tuple[int, ...]
+    root: Path | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -62,7 +69,37 @@ class TrainImages:
             ),
             attributes=np.asarray(training.attributes, dtype=np.int8),
             pids=tuple(training.pids),
+            root=manifest.root,
         )
+
+    def without(self, paths: frozenset[Path]) -> tuple[TrainImages, tuple[int, ...]]:
+        """These images less ``paths``, and the person ids left out with them.
+
+        An identity that loses all its images of one modality (it had both) is left out
+        entirely, as the sampler could never draw it; the labels of the others are
+        renumbered contiguously, in person id order."""
+        keep = np.array([p not in paths for p in self.paths], dtype=bool)
+        lost: list[int] = []
+        for label in np.unique(self.labels[~keep]):
+            mine = self.labels == label
+            before = set(self.modality[mine].tolist())
+            after = set(self.modality[mine & keep].tolist())
+            if after != before:
+                keep &= ~mine
+                lost.append(label)
+        kept_labels = np.unique(self.labels[keep])
+        relabel = np.full(len(self.pids), -1, dtype=np.int64)
+        relabel[kept_labels] = np.arange(len(kept_labels))
+        rows = np.flatnonzero(keep)
+        images = TrainImages(
+            paths=tuple(self.paths[i] for i in rows),
+            labels=relabel[self.labels[rows]],
+            modality=self.modality[rows],
+            attributes=self.attributes[rows],
+            pids=tuple(self.pids[i] for i in kept_labels),
+            root=self.root,
+        )
+        return images, tuple(self.pids[i] for i in lost)
 
     def fingerprint(self) -> str:
         """SHA-256 of the image list (paths relative to their common root are not needed:
@@ -72,6 +109,50 @@ class TrainImages:
             h.update(str(p).encode())
             h.update(b"\0")
         return h.hexdigest()
+
+
+def load_train_images(
+    manifest: Manifest,
+    training: TrainingSet,
+    val: ValidationSet | None,
+    *,
+    skip_unreadable: bool,
+    progress: bool = True,
+) -> tuple[TrainImages, ValidationSet | None, list[BadImage]]:
+    """The training images (and the validation set) after the header scan of every file
+    (:func:`paenet.data.scan.scan_images`), and the unreadable files left out.
+
+    Raises:
+        paenet.data.scan.UnreadableImagesError: a file is unreadable and
+            ``skip_unreadable`` is False (every one is logged first).
+    """
+    images = TrainImages.from_training_set(manifest, training)
+    samples = list(training.samples)
+    what = "training"
+    if val is not None:
+        samples += [*val.protocol.query, *val.protocol.gallery]
+        what = "training and validation"
+    bad = scan_images(
+        manifest.root,
+        samples,
+        what=what,
+        skip=skip_unreadable,
+        hint="set data.skip_unreadable=true to train without them",
+        progress=progress,
+    )
+    if not bad:
+        return images, val, []
+    images, lost = images.without(frozenset(b.path for b in bad))
+    if lost:
+        log.warning(
+            "left out %d identities with no image left in one modality: person ids %s",
+            len(lost),
+            list(lost),
+        )
+    if val is not None:
+        split = str(val.protocol.params["split"])
+        val = validation_set(manifest, split, exclude=bad_paths(bad, manifest.root))
+    return images, val, bad
 
 
 # ---------------------------------------------------------------------- decoded cache
@@ -129,7 +210,7 @@ class DecodedCache:
         try:
 
             def load(i: int) -> None:
-                out[i] = prepare(decode(images.paths[i]), size, pad)
+                out[i] = prepare(decode(images.paths[i], images.root), size, pad)
 
             with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
                 for _ in tqdm(
@@ -202,7 +283,7 @@ class TrainDataset(Dataset):
         """The prepared (resized, padded), not yet augmented uint8 image."""
         if self.cache is not None:
             return self.cache[index]
-        return prepare(decode(self.images.paths[index]), self.size, self.pad)
+        return prepare(decode(self.images.paths[index], self.images.root), self.size, self.pad)
 
     def __getitem__(self, item: Item) -> tuple[Tensor, int, int, Tensor, int]:
         index, seed = item

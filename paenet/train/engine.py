@@ -35,7 +35,7 @@ from paenet.train.checkpoint import (
     save_checkpoint,
 )
 from paenet.train.config import SECTIONS, RunConfig, to_dict
-from paenet.train.data import DecodedCache, TrainDataset, TrainImages, build_loader
+from paenet.train.data import DecodedCache, TrainDataset, build_loader, load_train_images
 from paenet.train.health import COLLAPSE_RELATIVE_STD
 from paenet.train.logs import RunLog, plot_metrics, write_text_atomic
 from paenet.train.sampler import CrossModalitySampler
@@ -293,8 +293,11 @@ def _train(
             "data.val_attribute_source=predicted needs model.attribute_head=true "
             "(or choose gt / backbone)"
         )
-    images = TrainImages.from_training_set(manifest, training)
-    model_config = model_config_for(config, training.num_classes, images.attributes.shape[1])
+    images, val, unreadable = load_train_images(
+        manifest, training, val, skip_unreadable=data.skip_unreadable,
+        progress=rt.progress and info.is_main,
+    )  # fmt: skip
+    model_config = model_config_for(config, len(images.pids), images.attributes.shape[1])
     ckpt_dir = run_dir / "checkpoints"
     if ckpt is not None:
         _check_same_network(ckpt, model_config, ckpt_dir / "last.pt")
@@ -374,8 +377,12 @@ def _train(
         },
         "trial": data.trial,
         "train_splits": list(data.splits) if manifest.kind == "sysu" else [],
-        "num_classes": training.num_classes,
+        "num_classes": len(images.pids),
         "train_images": len(images),
+        "unreadable_images": [
+            {"path": str(b.path.relative_to(manifest.root)), "problem": b.problem}
+            for b in unreadable
+        ],
         "world_size": info.world_size,
         "device": str(device),
         "amp": str(dtype).replace("torch.", "") if dtype else "off",

@@ -23,7 +23,11 @@ function of its seed alone (any worker, any resume).
 
 from __future__ import annotations
 
+import functools
+import io
+import os
 import random
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +36,10 @@ import cv2
 import numpy as np
 import simplejpeg
 import torch
+from PIL import Image
 from torch import Tensor
 
+from paenet.data.images import MAX_PIXELS, pixel_problem
 from paenet.train.config import IMAGENET_MEAN, IMAGENET_STD
 
 #: The mean colour in uint8, the fill of random erasing (normalises to ~0).
@@ -45,27 +51,87 @@ _JPEG_MAGIC = b"\xff\xd8"
 
 
 class ImageDecodeError(ValueError):
-    """An image file is missing or does not decode."""
+    """An image file is missing, does not decode, or breaks a rule of
+    :mod:`paenet.data.images` (a link outside the dataset root, over the pixel limit)."""
 
 
-def decode(path: Path) -> np.ndarray:
+@functools.lru_cache(maxsize=16)
+def _real_root(root: Path) -> str:
+    """The dataset root resolved once per process (a ``realpath`` costs ~15 µs)."""
+    return os.path.realpath(root)
+
+
+def _outside(path: Path, root: Path) -> str | None:
+    """:func:`paenet.data.images.outside_root`'s rule with the root resolved once: the
+    resolved target when ``path`` leads outside ``root``, else None."""
+    target = os.path.realpath(path)
+    real_root = _real_root(root)
+    if target == real_root or target.startswith(real_root.rstrip(os.sep) + os.sep):
+        return None
+    return target
+
+
+def header_size(raw: bytes) -> tuple[int, int] | None:
+    """(width, height) that an encoded image's header declares, or None when no header
+    reader understands it. Reads no pixel (JPEG: libjpeg-turbo's header parse, ~1 µs;
+    other formats: PIL's header parse, ~10 µs)."""
+    if raw[:2] == _JPEG_MAGIC:
+        try:
+            height, width, _, _ = simplejpeg.decode_jpeg_header(raw)
+            return width, height
+        except ValueError:
+            pass  # PIL may still read it
+    try:
+        with Image.open(io.BytesIO(raw)) as im:
+            return im.size
+    except Image.DecompressionBombError:
+        return sys.maxsize, 1  # PIL's own limit (~179 Mpx) is far above ours
+    except Exception:  # PIL raises many types for a malformed header
+        return None
+
+
+def decode(path: Path, root: Path | None = None, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """RGB uint8 (H, W, 3) of an image file (3-channel infrared JPEGs and BMPs included).
 
-    JPEGs go through libjpeg-turbo directly (``simplejpeg``: about 70 µs less per
-    256×128 file than ``cv2.imdecode`` here, see ``benchmarks/bench_input.py``); other
-    formats, and any JPEG it cannot read, through OpenCV."""
+    The rules of :mod:`paenet.data.images` hold before any pixel is decoded: with
+    ``root``, a path that resolves (through links) outside it is refused; an image
+    whose header declares more than ``max_pixels`` pixels, or that no header reader
+    understands, is refused. JPEGs go through libjpeg-turbo directly (``simplejpeg``:
+    about 70 µs less per 256×128 file than ``cv2.imdecode`` here, see
+    ``benchmarks/bench_input.py``); other formats, and any JPEG it cannot read, through
+    OpenCV.
+
+    Raises:
+        ImageDecodeError: naming the file and what is wrong with it.
+    """
+    if root is not None:
+        target = _outside(path, root)
+        if target is not None:
+            raise ImageDecodeError(
+                f"image file {path} is a symbolic link to {target}, outside the dataset "
+                f"root {root}; refused"
+            )
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
-    except (FileNotFoundError, IsADirectoryError):
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise ImageDecodeError(f"image file {path} does not exist") from None
+    if not raw:
+        raise ImageDecodeError(f"image file {path} is empty (expected JPEG/BMP/PNG)")
+    size = header_size(raw)
+    if size is None:
+        raise ImageDecodeError(
+            f"image file {path} is not a decodable image (expected JPEG/BMP/PNG)"
+        )
+    problem = pixel_problem(*size, max_pixels=max_pixels)
+    if problem is not None:
+        raise ImageDecodeError(f"image file {path}: {problem}; refused before decoding")
     if raw[:2] == _JPEG_MAGIC:
         try:
             return simplejpeg.decode_jpeg(raw, colorspace="RGB")
         except ValueError:
             pass  # e.g. an unusual colour space or a truncated file: OpenCV decides
-    data = np.frombuffer(raw, dtype=np.uint8)
-    image = cv2.imdecode(data, _IMREAD_RGB or cv2.IMREAD_COLOR) if data.size else None
+    image = cv2.imdecode(np.frombuffer(raw, dtype=np.uint8), _IMREAD_RGB or cv2.IMREAD_COLOR)
     if image is None or image.size == 0:
         raise ImageDecodeError(
             f"image file {path} is not a decodable image (expected JPEG/BMP/PNG)"

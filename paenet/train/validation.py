@@ -14,8 +14,9 @@ balanced accuracy on the split's known labels) go to metrics.jsonl, TensorBoard 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import MappingProxyType
 from typing import Any
 
@@ -41,11 +42,16 @@ class ValidationSet:
     modality: np.ndarray
     attributes: np.ndarray
     attribute_keys: tuple[str, ...] = ()
+    root: Path | None = None
+    """The dataset root the decoder keeps every path inside (None: unchecked)."""
 
 
-def validation_set(manifest: Any, split: str) -> ValidationSet:
-    """The IR → visible all-search protocol of a SYSU split's images."""
-    images = [im for im in manifest.images if im.split == split]
+def validation_set(
+    manifest: Any, split: str, exclude: Collection[PurePosixPath] = frozenset()
+) -> ValidationSet:
+    """The IR → visible all-search protocol of a SYSU split's images, less the images
+    at ``exclude`` (manifest paths of unreadable files)."""
+    images = [im for im in manifest.images if im.split == split and im.sample.path not in exclude]
     if not images:
         raise ValueError(f"manifest {manifest.directory} has no images in split {split!r}")
     query = [im for im in images if Modality(im.sample.modality) == Modality.INFRARED]
@@ -65,6 +71,7 @@ def validation_set(manifest: Any, split: str) -> ValidationSet:
         modality=np.array([Modality(im.sample.modality).model_index for im in ordered]),
         attributes=np.array([im.attributes for im in ordered], dtype=np.int8),
         attribute_keys=tuple(manifest.attribute_keys),
+        root=manifest.root,
     )
 
 
@@ -97,7 +104,7 @@ def features(
     out, logits = [], []
     for start in range(0, len(val.paths), batch_size):
         stop = min(start + batch_size, len(val.paths))
-        images = np.stack([resize(decode(p), size) for p in val.paths[start:stop]])
+        images = np.stack([resize(decode(p, val.root), size) for p in val.paths[start:stop]])
         batch = normalize_batch(torch.from_numpy(images), device)
         modality = torch.from_numpy(val.modality[start:stop]).to(device)
         attributes = torch.from_numpy(val.attributes[start:stop]).to(device).float()
