@@ -28,12 +28,18 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paenet.logs import setup_logging
-from paenet.train.config import ConfigError, RunConfig
-from paenet.train.presets import PRESETS, apply, parse_set, resolve
+
+if TYPE_CHECKING:
+    from paenet.train.config import RunConfig
 
 log = logging.getLogger(__name__)
+
+PRESET_NAMES = ("paper", "official-code", "smoke")
+"""``paenet.train.presets.PRESETS``' names, spelled out: importing the presets imports
+torch (through the loss configuration), and ``--help`` must not wait for it."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--manifest", type=Path, required=True, help="manifest directory")
     parser.add_argument("--out", type=Path, required=True, help="run directory (RUN_DIR)")
     parser.add_argument(
-        "--preset", choices=tuple(PRESETS), default=None, help="defaults (default: paper)"
+        "--preset", choices=PRESET_NAMES, default=None, help="defaults (default: paper)"
     )
     parser.add_argument("--config", type=Path, default=None, help="YAML file of overrides")
     parser.add_argument(
@@ -70,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def resolve_config(args: argparse.Namespace) -> RunConfig:
+    from paenet.train.config import ConfigError, RunConfig
+    from paenet.train.presets import apply, parse_set, resolve
+
     sets = list(args.sets)
     if args.trial is not None:
         sets.append(f"data.trial={args.trial}")
@@ -102,6 +111,8 @@ def check_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
     checkpoints would be replaced and an old ``final.pt`` left beside them) unless
     ``--overwrite`` removes that run first; ``--resume`` continues it instead. Only the
     main process (``RANK`` unset or 0) checks and removes, before any rank writes."""
+    from paenet.train.config import ConfigError
+
     if os.environ.get("RANK", "0") != "0":
         return
     if out.exists() and not out.is_dir():
@@ -142,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
     from paenet.train.checkpoint import CheckpointError, CheckpointWriteError
+    from paenet.train.config import ConfigError
     from paenet.train.engine import TrainSetupError, train
     from paenet.train.sampler import SamplerError
     from paenet.train.steps import NonFiniteLossError
