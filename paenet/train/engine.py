@@ -116,12 +116,15 @@ def _versions() -> dict[str, str]:
 def _check_resume(ckpt: dict[str, Any], config: RunConfig, manifest: Any, force: bool) -> None:
     saved = ckpt["config"]
     current = to_dict(config)
+    # a key the checkpoint lacks was added after it was written: the run behaved as the
+    # key's default (new keys default to the old behaviour), so compare with that
+    defaults = to_dict(RunConfig())
     changed = [
         f"{s}.{k}"
         for s in SECTIONS
         if s != "runtime"
         for k in current[s]
-        if saved.get(s, {}).get(k) != current[s][k]
+        if saved.get(s, {}).get(k, defaults[s].get(k)) != current[s][k]
     ]
     if changed:
         raise TrainSetupError(

@@ -174,3 +174,29 @@ def test_out_under_a_file_is_one_line(stand_ins, tmp_path, capsys):
         lines = error_lines(capsys.readouterr().err)
         assert len(lines) == 1 and "is a file" in lines[0], lines
     assert (tmp_path / "file").read_text() == "x"
+
+
+def test_a_run_saved_before_a_config_key_existed_still_resumes(stand_ins, tmp_path, capsys):
+    """A checkpoint written before ``data.skip_unreadable`` existed lacks the key: the run
+    behaved as its default, so --resume goes on (and a key that truly differs is refused)."""
+    from paenet.train.checkpoint import save_checkpoint
+
+    out = tmp_path / "run"
+    two = ("optim.epochs=2", "data.batches_per_epoch=1")
+    assert main(args(stand_ins["sysu"], out, "--preset", "smoke", sets=two)) == 0
+    ckpts = out / "checkpoints"
+    (ckpts / "final.pt").unlink()
+    old = read_checkpoint(ckpts / "last.pt")
+    del old["config"]["data"]["skip_unreadable"]
+    old["epoch"], old["step"] = 1, 1  # as if killed after the first epoch
+    for key in ("format", "version"):
+        old.pop(key)
+    save_checkpoint(ckpts / "last.pt", old)
+    capsys.readouterr()
+    assert main(resume(stand_ins["sysu"], out)) == 0, capsys.readouterr().err
+    assert read_checkpoint(ckpts / "final.pt")["epoch"] == 2
+    save_checkpoint(ckpts / "last.pt", old)  # a real difference is still refused
+    (ckpts / "final.pt").unlink()
+    capsys.readouterr()
+    assert main([*resume(stand_ins["sysu"], out), "--set", "data.skip_unreadable=true"]) == 2
+    assert "data.skip_unreadable" in capsys.readouterr().err
