@@ -167,8 +167,8 @@ def _manifest_held_out(
         for im in chosen
     ]  # fmt: skip
     logits = attribute_logits(
-        trained, images, device=device, batch_size=options.batch_size, amp=options.amp,
-        progress=options.progress,
+        trained, images, root=manifest.root, device=device, batch_size=options.batch_size,
+        amp=options.amp, progress=options.progress,
     )  # fmt: skip
     pids, pooled = mean_logits(logits, [im.pid for im in images])
     labels = _agreed_labels([im.pid for im in images], [im.attributes for im in chosen], pids)
@@ -212,8 +212,8 @@ def run_predict(
     trained = load_attribute_model(options.checkpoint, device)
     say(f"running the attribute head over {len(images)} images")
     logits = attribute_logits(
-        trained, images, device=device, batch_size=options.batch_size, workers=options.workers,
-        amp=options.amp, progress=options.progress,
+        trained, images, root=root, device=device, batch_size=options.batch_size,
+        workers=options.workers, amp=options.amp, progress=options.progress,
     )  # fmt: skip
     pids, pooled = mean_logits(logits, [im.pid for im in images])
     cams, per_camera = mean_logits(logits, [(im.pid, im.camera) for im in images])

@@ -67,28 +67,34 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
 
 
 class _Images(Dataset):
-    def __init__(self, paths: Sequence[Path], size: tuple[int, int]):
+    def __init__(self, paths: Sequence[Path], size: tuple[int, int], root: Path | None):
         self.paths = list(paths)
         self.size = size
+        self.root = root
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int) -> Tensor:
-        return torch.from_numpy(np.ascontiguousarray(resize(decode(self.paths[i]), self.size)))
+        return torch.from_numpy(
+            np.ascontiguousarray(resize(decode(self.paths[i], self.root), self.size))
+        )
 
 
 def attribute_logits(
     trained: TrainedModel,
     images: Sequence[PredictImage],
     *,
+    root: Path | None = None,
     device: torch.device | str = "cpu",
     batch_size: int = 64,
     workers: int = 0,
     amp: bool = True,
     progress: bool = True,
 ) -> np.ndarray:
-    """float32 ``[len(images), 8]``: the head's logits of every image, in order."""
+    """float32 ``[len(images), 8]``: the head's logits of every image, in order. With
+    ``root`` (the dataset root), the decoder refuses a path that leads outside it; the
+    pixel limit always applies (:func:`paenet.train.transforms.decode`)."""
     model = trained.model
     head = model.attribute_head
     assert head is not None  # load_attribute_model refuses a model without one
@@ -96,7 +102,7 @@ def attribute_logits(
     size = tuple(int(v) for v in trained.config["data"]["input_size"])
     modality = modality_tensor(im.modality for im in images)
     loader = DataLoader(
-        _Images([im.path for im in images], (size[0], size[1])),
+        _Images([im.path for im in images], (size[0], size[1]), root),
         batch_size=batch_size,
         shuffle=False,
         num_workers=workers,

@@ -182,3 +182,22 @@ def test_a_checkpoint_of_another_attribute_schema_is_refused(
                  "--no-progress"]) == 2  # fmt: skip
     line = _one_error_line(capsys)
     assert "another attribute schema (4 attributes)" in line and str(other) in line
+
+
+def test_the_decoder_refuses_a_link_outside_the_root_given(
+    setup: dict[str, Path], tmp_path: Path
+) -> None:
+    """Defence in depth: even without the header scan, the head's image reader applies
+    the trainer's decoder rules under the dataset root."""
+    from paenet.suggest.predict import PredictImage, attribute_logits, load_attribute_model
+    from paenet.train.transforms import ImageDecodeError
+
+    root = tmp_path / "root"
+    root.mkdir()
+    outside = next(setup["root"].glob("cam1/*/*.jpg"))
+    (root / "a.jpg").symlink_to(outside)
+    trained = load_attribute_model(setup["ckpt"])
+    images = [PredictImage(1, 1, "visible", root / "a.jpg")]
+    assert attribute_logits(trained, images, progress=False).shape == (1, 8)  # no root: read
+    with pytest.raises(ImageDecodeError, match="outside the dataset root"):
+        attribute_logits(trained, images, root=root, progress=False)
