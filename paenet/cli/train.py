@@ -157,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from paenet.train.engine import TrainSetupError, train
     from paenet.train.sampler import SamplerError
     from paenet.train.steps import NonFiniteLossError
+    from paenet.train.transforms import ImageDecodeError
 
     try:
         from paenet.data.manifest import ManifestError
@@ -172,6 +173,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     except CheckpointWriteError as exc:
         sys.stderr.write(f"paenet-train: error: {exc}; {_resume_hint(args.out)}\n")
+        return 2
+    except ImageDecodeError as exc:  # passed the header scan, fails to decode (truncated)
+        last = args.out / "checkpoints" / "last.pt"
+        then = (
+            f"continue from {last} with --resume"
+            if last.is_file()
+            else "start again with --overwrite"
+        )
+        sys.stderr.write(
+            f"paenet-train: error: {exc}; fix or remove it (paenet-export --check --deep "
+            f"finds every such file), then {then}\n"
+        )
         return 2
     except (
         ConfigError,

@@ -200,3 +200,23 @@ def test_a_run_saved_before_a_config_key_existed_still_resumes(stand_ins, tmp_pa
     capsys.readouterr()
     assert main([*resume(stand_ins["sysu"], out), "--set", "data.skip_unreadable=true"]) == 2
     assert "data.skip_unreadable" in capsys.readouterr().err
+
+
+def test_an_image_that_passes_the_header_scan_but_not_decoding_is_one_line(tmp_path, capsys):
+    """A JPEG cut in half keeps a valid header (the scan before the first step reads only
+    headers): the decode error in the middle of training is one line naming the file."""
+    from paenet.synth import SynthConfig, synthesize
+
+    root = tmp_path / "SYSU-MM01"
+    synthesize(SynthConfig(layout="sysu", out=root, scale="tiny", seed=0, workers=1))
+    manifest = manifest_from_synthetic(root, "sysu", tmp_path / "manifest")
+    m = load_manifest(manifest)
+    victim = m.image_path(m.training_set().samples[0])
+    data = victim.read_bytes()
+    victim.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "run"
+    sets = ("optim.epochs=1", "data.batches_per_epoch=1", "data.cache=true")  # decodes all
+    assert main(args(manifest, out, "--preset", "smoke", sets=sets)) == 2
+    lines = error_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and str(victim) in lines[0], lines
+    assert "not a decodable image" in lines[0] and "start again with --overwrite" in lines[0]
