@@ -38,7 +38,7 @@ run: setup
 	@if [ ! -d $(DATA_ROOT)/RegDB ] && [ ! -f $(STAND_IN)/RegDB/synth_info.json ]; then \
 	  $(VENV)/bin/paenet-data synth --layout regdb --scale $(SCALE) --seed $(SEED) \
 	    --out $(STAND_IN)/RegDB; fi
-	$(VENV)/bin/streamlit run annotator/app.py --browser.gatherUsageStats false \
+	$(PY) -m annotator.serve --browser.gatherUsageStats false \
 	  --server.address $(ADDRESS) -- --data-root $(DATA_ROOT)
 
 lint: setup

@@ -53,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--force", action="store_true", help="evaluate a RegDB trial the model was not trained for"
     )
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument(
+        "--batch-size", type=int, default=64, help="test images per forward pass (default 64)"
+    )
     parser.add_argument("--workers", type=int, default=0, help="image decoding processes")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--no-amp", action="store_true", help="full precision on CUDA")

@@ -216,6 +216,7 @@ def test_an_image_that_passes_the_header_scan_but_not_decoding_is_one_line(tmp_p
     victim.write_bytes(data[: len(data) // 2])
     out = tmp_path / "run"
     sets = ("optim.epochs=1", "data.batches_per_epoch=1", "data.cache=true")  # decodes all
+    capsys.readouterr()  # what the set-up logged (through an earlier test's handler) aside
     assert main(args(manifest, out, "--preset", "smoke", sets=sets)) == 2
     lines = error_lines(capsys.readouterr().err)
     assert len(lines) == 1 and str(victim) in lines[0], lines
