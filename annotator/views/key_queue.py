@@ -19,7 +19,7 @@ from annotator.components.keys.shortcuts import Action, Nav, action
 from annotator.store.db import Store
 from annotator.store.errors import StaleVersionError, StoreError
 from annotator.store.services.common import identity_row
-from annotator.store.services.labels import AcceptSuggestions, KeyStep, apply_key_batch
+from annotator.store.services.labels import AcceptSuggestions, Flip, KeyStep, apply_key_batch
 from annotator.store.services.queue import neighbour, next_identity
 from annotator.store.services.suggestions import next_least_confident
 
@@ -64,8 +64,8 @@ def apply_keys(
 ) -> QueueOutcome:
     """Apply ``keys`` (shortcut names, oldest first) starting at ``cursor``.
 
-    ``suggestions``: the model source whose suggestions ``Enter`` accepts (none: ``Enter``
-    does nothing and says so). ``least_confident``: ``N`` goes to the least confident
+    ``suggestions``: the model source whose suggestions the page shows (``Enter`` saves
+    them, a digit flips away from them); none: the dataset's usual values. ``least_confident``: ``N`` goes to the least confident
     identity of that source not fully labelled, instead of the next by id."""
     saved: list[str] = []
     notes: list[str] = []
@@ -93,10 +93,9 @@ def apply_keys(
     for index, key in enumerate([*keys, None]):
         act = None if key is None else _parse(key)
         if isinstance(act, AcceptSuggestions):
-            if not suggestions:
-                notes.append("Enter ignored: no model suggestions are shown (choose a source).")
-                continue
-            act = AcceptSuggestions(suggestions)
+            act = AcceptSuggestions(suggestions or "")
+        elif isinstance(act, Flip):
+            act = Flip(act.attribute, suggestions or "")
         if act is not None and not isinstance(act, Nav):
             if not batch:
                 batch_start = index

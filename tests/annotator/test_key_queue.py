@@ -9,14 +9,16 @@ from pathlib import Path
 import pytest
 
 from annotator.components.keys.capture import Applied, KeyQueue, new_keys, parse_queue
-from annotator.components.keys.shortcuts import ACTIONS, Nav, action, value_key
+from annotator.components.keys.shortcuts import ACTIONS, Nav, action, keys_for
 from annotator.store.db import Store, open_store
 from annotator.store.services.datasets import register_dataset
 from annotator.store.services.labels import (
     AcceptSuggestions,
+    Flip,
     SetValue,
     Undo,
     get_identity,
+    history,
     set_label,
 )
 from annotator.store.services.suggestions import SuggestionRow, write_suggestions
@@ -28,17 +30,20 @@ ORDER = ["gender", "hair_length", "glasses", "sleeve_length"]
 
 
 def test_key_names() -> None:
-    assert action("1") == SetValue("gender", 1)
-    assert action("Shift+3") == SetValue("glasses", 0)
-    assert action("Alt+8") == SetValue("satchel", -1)
+    assert action("1") == Flip("gender")
+    assert action("Shift+3") == SetValue("glasses", -1)
     assert (action("Left"), action("Right"), action("N"), action("U")) == (
         Nav.PREVIOUS, Nav.NEXT, Nav.NEEDING_WORK, Undo(),
     )  # fmt: skip
     assert action("Enter") == AcceptSuggestions("")  # the page names the model source
-    assert len(ACTIONS) == 8 * 3 + 5
-    assert [value_key(2, v) for v in (1, 0, -1)] == ["3", "Shift+3", "Alt+3"]
+    assert len(ACTIONS) == 8 * 2 + 5
+    with pytest.raises(ValueError, match="'Alt\\+1' is not an Annotate shortcut"):
+        action("Alt+1")  # left to the browser (tab switching)
     with pytest.raises(ValueError, match="'9' is not an Annotate shortcut"):
         action("9")
+    # the keys a labeller types for one attribute, given what the page shows
+    assert [keys_for(t, 0, 2) for t in (0, 1, -1)] == [[], ["3"], ["Shift+3"]]
+    assert keys_for(0, 1, 7) == ["8"]
 
 
 def test_queue_protocol_parses_and_skips_what_was_applied() -> None:
@@ -73,23 +78,24 @@ def test_one_two_three_n_four_labels_three_here_and_one_on_the_next(store: Store
                     "lower_body_length", "backpack", "satchel"):  # fmt: skip
             v = set_label(s, "sysu", 2, key, 1, "ann", v)
     out = apply_keys(store, "sysu", Cursor(1, 0), ["1", "2", "3", "N", "4"], "ann", None)
-    assert _mine(store, 1) == [1, 1, 1, None]
+    # a digit flips away from the value shown: the usual one, 1 (id 2's labels), so 0
+    assert _mine(store, 1) == [0, 0, 0, None]
     assert _mine(store, 2) == [1, 1, 1, 1]  # untouched
-    assert _mine(store, 3) == [None, None, None, 1]
+    assert _mine(store, 3) == [None, None, None, 0]
     assert out.cursor == Cursor(3, 1)
     assert out.saved == (
-        "id 1: gender = female", "id 1: hair_length = long", "id 1: glasses = yes",
-        "id 3: sleeve_length = short",
+        "id 1: gender = male", "id 1: hair_length = short", "id 1: glasses = no",
+        "id 3: sleeve_length = long",
     )  # fmt: skip
     assert (out.notes, out.error, out.consumed) == ((), None, 5)
 
 
 def test_arrows_undo_and_the_ends_of_the_list(store: Store) -> None:
     out = apply_keys(store, "sysu", Cursor(1, 0),
-                     ["Left", "Shift+1", "Right", "Alt+2", "U", "U", "Right"], "ann", None)  # fmt: skip
+                     ["Left", "Shift+1", "Right", "Shift+2", "U", "U", "Right"], "ann", None)  # fmt: skip
     assert out.notes == ("No identity there.", "nothing of ann's to undo on sysu id 2")
-    assert _mine(store, 1) == [0, None, None, None]
-    assert _mine(store, 2) == [None, None, None, None]  # Alt+2 then undone
+    assert _mine(store, 1) == [-1, None, None, None]
+    assert _mine(store, 2) == [None, None, None, None]  # Shift+2 then undone
     assert out.cursor == Cursor(3, 0)
     split = apply_keys(store, "sysu", Cursor(1, 1), ["Right", "1"], "ann", "val")
     assert split.cursor == Cursor(3, 1) and _mine(store, 3)[0] == 1  # val: 3, 9
@@ -124,19 +130,27 @@ def _suggest(store: Store, probs: dict[int, float]) -> None:
         write_suggestions(s, "sysu", "m", {"checkpoint": {"sha256": "c" * 64}}, rows)
 
 
-def test_one_two_enter_n_applies_in_order_and_enter_needs_a_source(store: Store) -> None:
+def test_flip_unknown_enter_n_applies_in_order(store: Store) -> None:
+    """With model m (value 1 everywhere): ``1`` flips gender away from the suggestion,
+    ``Shift+2`` makes hair unknown, Enter accepts the other six; on id 2 (no suggestions)
+    Enter saves the usual values, which id 1's labels now define."""
     _suggest(store, {1: 0.9, 3: 0.8})
-    out = apply_keys(store, "sysu", Cursor(1, 0), ["Shift+1", "Shift+2", "Enter", "N", "Enter"],
+    out = apply_keys(store, "sysu", Cursor(1, 0), ["1", "Shift+2", "Enter", "N", "Enter", "3"],
                      "ann", None, suggestions="m")  # fmt: skip
-    assert _mine(store, 1) == [0, 0, 1, 1]  # typed keys kept, the other six accepted
+    assert _mine(store, 1) == [0, -1, 1, 1]  # typed keys kept, the other six accepted
+    # id 2: usual = id 1's values (gender 0; hair: no 0/1 label yet, so 0); then 3 flips glasses
+    assert _mine(store, 2) == [0, 0, 0, 1]
     assert out.saved == (
-        "id 1: gender = male", "id 1: hair_length = short", "id 1: accepted 6 suggestion(s) of m",
+        "id 1: gender = male", "id 1: hair_length = unknown",
+        "id 1: accepted 6 suggestion(s) of m", "id 2: accepted 8 usual value(s)",
+        "id 2: glasses = no",
     )  # fmt: skip
-    assert out.cursor.pid == 2 and _mine(store, 2) == [None, None, None, None]  # none for id 2
-    assert out.notes == ("no open suggestion of m on sysu id 2",)
-    plain = apply_keys(store, "sysu", Cursor(3, 0), ["Enter", "1"], "ann", None)
-    assert plain.notes == ("Enter ignored: no model suggestions are shown (choose a source).",)
-    assert _mine(store, 3) == [1, None, None, None]
+    assert out.cursor.pid == 2 and out.notes == ()
+    with store.read() as s:
+        notes = {h.note for h in history(s, "sysu", 2)}
+    assert notes == {"accepted the dataset's usual value (100% of 1 labels)",
+                     "accepted the dataset's usual value (no labels)",
+                     None}  # fmt: skip
 
 
 def test_n_follows_the_least_confident_order_when_asked(store: Store) -> None:

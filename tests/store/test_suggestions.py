@@ -137,3 +137,34 @@ def test_least_confident_queue_and_match_with_people(sysu_store: Store) -> None:
     with sysu_store.read() as s:
         assert next_least_confident(s, "sysu", "ann", "model-sysu") == 5
         assert next_least_confident(s, "sysu", "ann", "model-sysu", current=5) is None
+
+
+def test_flip_moves_away_from_what_is_shown(sysu_store: Store) -> None:
+    """Usual values come from everyone's identity-wide 0/1 labels of the dataset; a flip
+    of an unset attribute takes the other value, of a set one its other value, of an
+    unknown the shown value; with a model source its suggestion is what is shown."""
+    from annotator.store.services.labels import Flip
+    from annotator.store.services.suggestions import usual_values
+
+    with sysu_store.write() as s:  # bob: gender female on 4 and 5, male on 6 -> usual 1
+        for pid, value in ((4, 1), (5, 1), (6, 0)):
+            apply_key_batch(s, "sysu", pid, [SetValue("gender", value)], "bob", 0)
+    with sysu_store.read() as s:
+        from annotator.store.services.common import dataset_row
+
+        usual = usual_values(s, dataset_row(s, "sysu").id)
+        assert (usual["gender"].value, usual["gender"].labelled) == (1, 3)
+        assert usual["gender"].share == pytest.approx(2 / 3)
+        assert (usual["glasses"].value, usual["glasses"].share) == (0, None)  # no labels
+    steps = [Flip("gender"), Flip("gender"), SetValue("gender", -1), Flip("gender")]
+    with sysu_store.write() as s:
+        result = apply_key_batch(s, "sysu", 7, steps, "ann", 0)
+    assert result.saved == (
+        "gender = male", "gender = female", "gender = unknown", "gender = female",
+    )  # fmt: skip
+    with sysu_store.write() as s:  # model m suggests glasses yes: a flip says no
+        write_suggestions(
+            s, "sysu", "m", DETAILS, _rows(8, [0.2, 0.2, 0.9, 0.2, 0.2, 0.2, 0.2, 0.2])
+        )
+        out = apply_key_batch(s, "sysu", 8, [Flip("glasses", "m"), Flip("hair_length")], "ann", 0)
+    assert out.saved == ("glasses = no", "hair_length = long")  # no source: usual 0 -> 1

@@ -7,7 +7,8 @@
 //   {client, applied, attempt, saved, last, enabled}
 // (applied = highest seq applied for this client). The server skips seqs it applied
 // already, so a resend after a lost acknowledgement (3 s) applies nothing twice.
-// Key names: "1".."8", "Shift+1".., "Alt+1".., "Left", "Right", "N", "U", "Enter".
+// Key names: "1".."8", "Shift+1".."Shift+8", "Left", "Right", "N", "U", "Enter".
+// Alt+digit is left to the browser (some Linux browsers switch tabs with it).
 // No key is taken while the focus is in a text field (name box, search box, select box).
 
 const RESEND_MS = 3000;
@@ -53,9 +54,7 @@ function keyName(event) {
   if (event.ctrlKey || event.metaKey) return null;
   const digit = /^(?:Digit|Numpad)([1-8])$/.exec(event.code || "");
   if (digit) {
-    if (event.shiftKey && event.altKey) return null;
-    if (event.repeat) return null;
-    if (event.altKey) return `Alt+${digit[1]}`;
+    if (event.altKey || event.repeat) return null;
     return event.shiftKey ? `Shift+${digit[1]}` : digit[1];
   }
   if (event.altKey || event.shiftKey) return null;

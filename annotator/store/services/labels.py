@@ -248,12 +248,25 @@ class Undo:
 @dataclass(frozen=True)
 class AcceptSuggestions:
     """The accept key (Enter): every attribute the annotator has not labelled takes the
-    suggestion of model source ``source`` (see :mod:`annotator.store.services.suggestions`)."""
+    value the page shows for it: the suggestion of model source ``source``, else (no
+    source, or none for this identity) the dataset's usual value
+    (:func:`annotator.store.services.suggestions.shown_values`)."""
 
-    source: str
+    source: str = ""
 
 
-KeyStep = SetValue | Undo | AcceptSuggestions
+@dataclass(frozen=True)
+class Flip:
+    """A digit key: the annotator's identity-wide ``attribute`` flips away from what the
+    page shows: a saved 0/1 becomes the other value, a saved unknown the shown value, an
+    unset attribute the opposite of the shown value (model ``source``'s suggestion, else
+    the dataset's usual value). So the usual case is Enter, an exception one digit."""
+
+    attribute: str
+    source: str = ""
+
+
+KeyStep = SetValue | Undo | AcceptSuggestions | Flip
 
 
 @dataclass(frozen=True)
@@ -288,6 +301,8 @@ def apply_key_batch(
         if isinstance(step, SetValue):
             validate_attribute(step.attribute)
             validate_value(step.value)
+        if isinstance(step, Flip):
+            validate_attribute(step.attribute)
     iid = identity_id(session, dataset, pid)
     who, src = annotator_ids(session, annotator)
     version, own = expected_version, who if build_on_own else None
@@ -300,17 +315,33 @@ def apply_key_batch(
                           {step.attribute: step.value}, version)  # fmt: skip
             saved.append(f"{step.attribute} = {_name(step.attribute, step.value)}")
             continue
+        if isinstance(step, Flip):
+            from annotator.store.services.suggestions import own_labels, shown_values
+
+            shown = shown_values(session, iid, step.source).values[step.attribute]
+            current = own_labels(session, iid, src).get(step.attribute)
+            value = (
+                shown
+                if current == int(LabelValue.UNKNOWN)
+                else 1 - (shown if current is None else current)
+            )
+            version = _bump(session, iid, dataset, pid, version, own)
+            _write_labels(session, iid, IDENTITY_WIDE, src, who, {step.attribute: value},
+                          version)  # fmt: skip
+            saved.append(f"{step.attribute} = {_name(step.attribute, value)}")
+            continue
         if isinstance(step, AcceptSuggestions):
             from annotator.store.services.suggestions import open_suggestions
 
             todo = open_suggestions(session, iid, src, step.source)
-            if todo.values:
+            if todo.count:
                 version = _bump(session, iid, dataset, pid, version, own)
-                _write_labels(session, iid, IDENTITY_WIDE, src, who, todo.values, version,
-                              note=todo.note)  # fmt: skip
-                saved.append(f"accepted {len(todo.values)} suggestion(s) of {step.source}")
+                for _origin, note, values in todo.groups:
+                    _write_labels(session, iid, IDENTITY_WIDE, src, who, values, version,
+                                  note=note)  # fmt: skip
+                saved.append(todo.describe(step.source))
             else:
-                skipped.append(f"no open suggestion of {step.source} on {dataset} id {pid}")
+                skipped.append(f"nothing left to accept on {dataset} id {pid}")
             continue
         target = _undo_target(session, dataset, pid, annotator)
         if target is None:

@@ -167,38 +167,128 @@ def suggestions_of(
 
 
 @dataclass(frozen=True)
-class OpenSuggestions:
-    """The suggestions an annotator has not answered yet, and the history note."""
+class UsualValue:
+    """The more common value of an attribute among a dataset's identity-wide 0/1 labels
+    (every person and import; ties and no labels: value 0, the schema's first value)."""
+
+    value: int
+    share: float | None
+    """Its share among the labels; None without labels."""
+    labelled: int
+
+
+def usual_values(session: Session, dataset_id: int) -> dict[str, UsualValue]:
+    """Per attribute, the dataset's usual value (one aggregate query)."""
+    counts = {k: [0, 0] for k in ATTRIBUTE_KEYS}
+    for attr, value, n in session.execute(
+        select(Label.attribute, Label.value, func.count())
+        .join(Identity, Label.identity_id == Identity.id)
+        .where(Identity.dataset_id == dataset_id, Label.camera == IDENTITY_WIDE,
+               Label.value.in_((0, 1)))
+        .group_by(Label.attribute, Label.value)
+    ):  # fmt: skip
+        if attr in counts:
+            counts[attr][int(value)] += int(n)
+    out = {}
+    for key, (zeros, ones) in counts.items():
+        total = zeros + ones
+        value = int(ones > zeros)
+        out[key] = UsualValue(value, (max(zeros, ones) / total) if total else None, total)
+    return out
+
+
+@dataclass(frozen=True)
+class ShownValues:
+    """What the Annotate page shows for an identity's attributes that the labeller has not
+    set: the model's suggestion (``origin`` ``model``), else the dataset's usual value
+    (``usual``). A digit flips away from it, Enter saves it."""
 
     values: Mapping[str, int]
-    note: str
+    origin: Mapping[str, str]
+    note: Mapping[str, str]
 
 
-def open_suggestions(
-    session: Session, identity: int, annotator_source: int, source: str
-) -> OpenSuggestions:
-    """Identity-wide suggestions of model ``source`` for attributes on which the
-    annotator (source id ``annotator_source``) has no identity-wide label yet."""
-    src = model_source(session, source)
-    own = set(
-        session.scalars(
-            select(Label.attribute).where(
+def shown_values(session: Session, identity: int, source: str | None) -> ShownValues:
+    """The value shown for each attribute of ``identity`` (an ``identities.id``)."""
+    dataset_id = session.scalar(select(Identity.dataset_id).where(Identity.id == identity))
+    usual = usual_values(session, int(dataset_id or 0))
+    suggested: dict[str, int] = {}
+    model_note = ""
+    if source:
+        suggested = dict(
+            session.execute(
+                select(Suggestion.attribute, Suggestion.value)
+                .join(Source, Suggestion.source_id == Source.id)
+                .where(Source.name == source, Suggestion.identity_id == identity,
+                       Suggestion.camera == IDENTITY_WIDE)
+            ).all()
+        )  # fmt: skip
+        if suggested:
+            sha = model_source(session, source).checkpoint_sha[:12]
+            model_note = f"accepted suggestion from model source {source}, checkpoint {sha}"
+    values, origin, note = {}, {}, {}
+    for key in ATTRIBUTE_KEYS:
+        if key in suggested:
+            values[key], origin[key], note[key] = suggested[key], "model", model_note
+        else:
+            u = usual[key]
+            share = f"{u.share:.0%} of {u.labelled} labels" if u.share is not None else "no labels"
+            values[key], origin[key] = u.value, "usual"
+            note[key] = f"accepted the dataset's usual value ({share})"
+    return ShownValues(MappingProxyType(values), MappingProxyType(origin), MappingProxyType(note))
+
+
+@dataclass(frozen=True)
+class OpenSuggestions:
+    """What Enter saves: the shown value of every attribute the annotator has not set,
+    grouped by history note (one group per origin)."""
+
+    groups: tuple[tuple[str, str, Mapping[str, int]], ...]
+    """``(origin, note, {attribute: value})``; origin ``model`` or ``usual``."""
+
+    @property
+    def count(self) -> int:
+        return sum(len(v) for _, _, v in self.groups)
+
+    def describe(self, source: str | None) -> str:
+        """``accepted 6 suggestion(s) of m``, ``accepted 8 usual value(s)`` or both."""
+        counts: dict[str, int] = {}
+        for origin, _note, values in self.groups:
+            counts[origin] = counts.get(origin, 0) + len(values)
+        parts = [
+            f"{n} suggestion(s) of {source}" if origin == "model" else f"{n} usual value(s)"
+            for origin, n in counts.items()
+        ]
+        return "accepted " + " and ".join(parts)
+
+
+def own_labels(session: Session, identity: int, annotator_source: int) -> dict[str, int]:
+    """The annotator's identity-wide labels of ``identity``."""
+    return dict(
+        session.execute(
+            select(Label.attribute, Label.value).where(
                 Label.identity_id == identity,
                 Label.source_id == annotator_source,
                 Label.camera == IDENTITY_WIDE,
             )
-        )
+        ).all()
     )
-    rows = session.execute(
-        select(Suggestion.attribute, Suggestion.value)
-        .join(Source, Suggestion.source_id == Source.id)
-        .where(Source.name == source, Suggestion.identity_id == identity,
-               Suggestion.camera == IDENTITY_WIDE)
-    )  # fmt: skip
-    values = {a: v for a, v in rows if a not in own}
-    ordered = {k: values[k] for k in ATTRIBUTE_KEYS if k in values}
-    note = f"accepted suggestion from model source {source}, checkpoint {src.checkpoint_sha[:12]}"
-    return OpenSuggestions(MappingProxyType(ordered), note)
+
+
+def open_suggestions(
+    session: Session, identity: int, annotator_source: int, source: str | None
+) -> OpenSuggestions:
+    """The shown values (:func:`shown_values`) of the attributes on which the annotator
+    (source id ``annotator_source``) has no identity-wide label yet."""
+    if source:
+        model_source(session, source)  # an unknown name is an error, not the usual values
+    shown = shown_values(session, identity, source)
+    own = own_labels(session, identity, annotator_source)
+    groups: dict[tuple[str, str], dict[str, int]] = {}
+    for key in ATTRIBUTE_KEYS:
+        if key not in own:
+            groups.setdefault((shown.origin[key], shown.note[key]), {})[key] = shown.values[key]
+    return OpenSuggestions(tuple((o, n, MappingProxyType(v)) for (o, n), v in groups.items()))
 
 
 def least_confident(session: Session, dataset: str, source: str) -> list[tuple[int, float]]:
