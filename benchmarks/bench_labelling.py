@@ -7,12 +7,17 @@
    temperatures are fitted on the SYSU stand-in's identities the model did not train on.
 3. **Label** all of RegDB twice through the same service call the Annotate page's keys
    trigger (:func:`annotator.views.key_queue.apply_keys`), as a labeller who knows the
-   ground truth (the stand-in's ``synth_attributes.csv``) and uses only keys:
-   - without suggestions: the eight value keys, then ``N`` (9 keys per identity);
-   - with suggestions: one value key per wrong suggestion, ``Enter`` (accepts the rest),
-     then ``N``.
-   Both runs are checked: every identity ends labelled with exactly the ground truth.
-4. **Speed**: ``run_predict`` over the full-scale SYSU stand-in (45,863 images) at the
+   ground truth (the stand-in's ``synth_attributes.csv``) and uses only keys, in today's
+   scheme: a digit for each attribute whose truth differs from what the page shows (the
+   model's suggestion, or without one the dataset's usual value so far), ``Enter``, ``N``.
+   The earlier scheme's keys are counted beside (digit = value 1, ``Shift`` = 0, ``Alt``
+   = unknown, 8 keys + ``N``; with suggestions one key per wrong one, Enter, ``N``), as
+   presses and as keystrokes with the modifiers. Every run is checked: each identity
+   ends labelled with exactly the ground truth. The SYSU stand-in is labelled too (all
+   its identities without suggestions, its test identities with them).
+4. **In-domain check**: the same model's suggestions on the SYSU stand-in's test
+   identities (never trained on), to tell the head's own quality from the domain shift.
+5. **Speed**: ``run_predict`` over the full-scale SYSU stand-in (45,863 images) at the
    demo's input size (``--skip-full`` leaves it out).
 
 Reported: keys per identity, the suggestions' accuracy per attribute and overall, the
@@ -84,56 +89,83 @@ def _truth(root: Path) -> dict[int, list[int]]:
         return {int(r["pid"]): [int(r[k]) for k in ATTRIBUTE_KEYS] for r in csv.DictReader(fh)}
 
 
-def _keys_for(truth: list[int], suggested: dict[str, int] | None) -> list[str]:
-    """The labeller's keys for one identity (then ``N``), in the page's key scheme."""
-    from annotator.components.keys.shortcuts import value_key
+def _old_scheme(truth: list[int], suggested: dict[str, int] | None) -> tuple[int, int]:
+    """(key presses, keystrokes with modifiers) of the earlier scheme for one identity:
+    a digit set value 1, ``Shift`` + digit value 0, ``Alt`` + digit unknown; with
+    suggestions, one such key per wrong suggestion and Enter; then ``N``."""
+    from paenet.attributes import ATTRIBUTE_KEYS
+
+    presses, strokes = 1, 1  # N
+    for key, value in zip(ATTRIBUTE_KEYS, truth):
+        if suggested is not None and suggested.get(key) == value:
+            continue
+        presses += 1
+        strokes += 1 if value == 1 else 2
+    if suggested is not None:
+        presses, strokes = presses + 1, strokes + 1  # Enter
+    return presses, strokes
+
+
+def _new_scheme(truth: list[int], shown: dict[str, int]) -> list[str]:
+    """The keys of today's scheme for one identity: a digit per attribute whose truth
+    differs from what the page shows (``Shift`` + digit for unknown), Enter, ``N``."""
+    from annotator.components.keys.shortcuts import keys_for
     from paenet.attributes import ATTRIBUTES
 
-    keys = []
-    for a, value in zip(ATTRIBUTES, truth):
-        if suggested is None or suggested.get(a.key) != value:
-            keys.append(value_key(a.index, value))
-    if suggested is not None:
-        keys.append("Enter")
-    return [*keys, "N"]
+    keys = [k for a, v in zip(ATTRIBUTES, truth) for k in keys_for(v, shown[a.key], a.index)]
+    return [*keys, "Enter", "N"]
 
 
-def _label_all(store, dataset: str, who: str, truth, source: str | None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _label_all(
+    store, dataset: str, who: str, truth, source: str | None, split: str | None = None
+) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Label every identity of ``truth`` with today's keys through the page's key service
+    (reading first what the page would show), and count the earlier scheme's keys."""
     from annotator.store.services.common import identity_row
-    from annotator.store.services.suggestions import suggestions_of
+    from annotator.store.services.labels import get_identity
+    from annotator.store.services.suggestions import shown_values, suggestions_of
     from annotator.views.key_queue import Cursor, apply_keys
     from paenet.attributes import ATTRIBUTE_KEYS
 
     pids = sorted(truth)
     with store.read() as s:
         cursor = Cursor(pids[0], identity_row(s, dataset, pids[0]).version)
-    keys_total, server = 0, 0.0
+    presses = strokes = old_presses = old_strokes = 0
+    server = 0.0
     for pid in pids:
         assert cursor.pid == pid, (cursor, pid)  # N walks the ids in order
-        suggested = None
-        if source is not None:
-            with store.read() as s:  # what the page shows: read before the keys
-                suggested = {k: v.value for k, v in suggestions_of(s, dataset, pid, source).items()}
-        keys = _keys_for(truth[pid], suggested)
+        with store.read() as s:  # what the page shows: read before the keys
+            shown = dict(shown_values(s, identity_row(s, dataset, pid).id, source).values)
+            suggested = (
+                {k: v.value for k, v in suggestions_of(s, dataset, pid, source).items()}
+                if source
+                else None
+            )
+        keys = _new_scheme(truth[pid], shown)
         t0 = time.perf_counter()
-        outcome = apply_keys(store, dataset, cursor, keys, who, None, suggestions=source)
+        outcome = apply_keys(store, dataset, cursor, keys, who, split, suggestions=source)
         server += time.perf_counter() - t0
         assert outcome.error is None, outcome.error
-        keys_total += len(keys)
+        presses += len(keys)
+        strokes += len(keys) + sum(k.startswith("Shift+") for k in keys)
+        op, os_ = _old_scheme(truth[pid], suggested)
+        old_presses, old_strokes = old_presses + op, old_strokes + os_
         cursor = outcome.cursor
     with store.read() as s:  # the result is exactly the truth: nothing lost, nothing wrong
-        from annotator.store.services.labels import get_identity
-
         for pid in pids:
             view = get_identity(s, dataset, pid)
             got = [view.label(f"annotator:{who}", k) for k in ATTRIBUTE_KEYS]
             assert got == truth[pid], (pid, got, truth[pid])
+    n = len(pids)
     return {
-        "identities": len(pids),
-        "keys": keys_total,
-        "keys_per_identity": keys_total / len(pids),
-        "server_ms_per_key": 1000 * server / keys_total,
-        "simulated_minutes": (keys_total * SECONDS_PER_KEY + server) / 60,
+        "identities": n,
+        "keys_per_identity": presses / n,
+        "keystrokes_per_identity": strokes / n,
+        "old_scheme_keys_per_identity": old_presses / n,
+        "old_scheme_keystrokes_per_identity": old_strokes / n,
+        "server_ms_per_key": 1000 * server / presses,
+        "simulated_minutes": (presses * SECONDS_PER_KEY + server) / 60,
+        "old_scheme_simulated_minutes": (old_presses * SECONDS_PER_KEY) / 60,
     }
 
 
@@ -164,7 +196,7 @@ def _accuracy(store, dataset: str, source: str, truth) -> dict[str, object]:  # 
         "majority_class": {k: float(v) for k, v in majority.items()},
         "overall": sum(right.values()) / (n * len(ATTRIBUTE_KEYS)),
         "identities_all_eight_right": all_right / n,
-        "ece_on_regdb": expected_calibration_error(np.array(probs), np.array(labels)),
+        "ece": expected_calibration_error(np.array(probs), np.array(labels)),
     }
 
 
@@ -201,6 +233,20 @@ def main() -> int:
     plain = _label_all(store, "regdb", "sim-plain", truth, None)
     assisted = _label_all(store, "regdb", "sim-assisted", truth, report.source)
     cal = report.calibration.to_dict()
+    # in domain: the SYSU stand-in's test identities (the model trained on train + val)
+    from paenet.data.kinds import read_dataset
+
+    sysu_root = out / "data" / "SYSU-MM01"
+    with store.write() as s:
+        register_dataset(s, "sysu", "sysu", sysu_root)
+    sysu_report = run_predict(store, PredictOptions(ckpt, "sysu", device="cpu", progress=False))
+    test_ids = set(read_dataset("sysu", sysu_root).split_ids("test"))
+    sysu_truth = {p: v for p, v in _truth(sysu_root).items() if p in test_ids}
+    in_domain = _accuracy(store, "sysu", sysu_report.source, sysu_truth)
+    sysu_plain = _label_all(store, "sysu", "sim-plain", _truth(sysu_root), None)
+    sysu_assisted = _label_all(
+        store, "sysu", "sim-assisted", sysu_truth, sysu_report.source, split="test"
+    )
     result: dict[str, object] = {
         "synthetic": True,
         "seed": args.seed,
@@ -210,8 +256,11 @@ def main() -> int:
         "predict_regdb": {"images": report.images, "seconds": round(predict_regdb_s, 1)},
         "calibration": cal,
         "accuracy": accuracy,
+        "in_domain_sysu_test_ids": {"identities": len(sysu_truth), **in_domain},
         "without_suggestions": plain,
         "with_suggestions": assisted,
+        "sysu_without_suggestions": sysu_plain,
+        "sysu_test_ids_with_suggestions": sysu_assisted,
     }
     if not args.skip_full:
         full = _synth("sysu", "full", out / "data" / "SYSU-MM01-full", args.seed)
