@@ -207,7 +207,7 @@ def _suggestions(dataset: str) -> None:
     st.caption(
         f"checkpoint {model.checkpoint_sha[:12]} · run {model.details.get('run')} · "
         + ("calibrated on " + str(cal.get("held_out")) if model.calibrated else
-           "uncalibrated probabilities (" + str(cal.get("held_out", "")) + ")")
+           "uncalibrated probabilities" + (f" ({cal['held_out']})" if cal.get("held_out") else ""))
     )  # fmt: skip
     per_attr = cal.get("attributes", {})
     df = pd.DataFrame(
@@ -240,4 +240,4 @@ def _suggestions(dataset: str) -> None:
     ax.set_ylim(0, 1)
     ax.legend(loc="upper left", fontsize=8)
     ax.set_title("Reliability (all attributes)")
-    st.pyplot(fig, clear_figure=True)
+    st.pyplot(fig, clear_figure=True, width=460)  # a square plot: full width is too tall

@@ -122,5 +122,27 @@ def test_suggestions_enter_reload_and_the_panel_stays_in_view(
         page.get_by_text(f"{SYSU} · id {PID}").click()
         _panel_in_view(page, 1080)
         page.screenshot(path=str(tmp_path / "annotate-suggestions.png"))
+
+        # the least-confident queue: N goes to the identity whose weakest suggestion is
+        # nearest 50 % (id 8, margin 0.02), not to the next id
+        more = [(7, 0.8), (8, 0.52), (9, 0.6)]
+        rows += [SuggestionRow(pid, k, 0, p) for pid, p in more for k in ATTRIBUTE_KEYS]
+        with store.write() as s:
+            write_suggestions(s, SYSU, "model-sysu", {"checkpoint": {"sha256": "9" * 64}}, rows)
+        page.reload()
+        _settle(page)
+        page.get_by_text("least confident first").click()
+        _settle(page)
+        page.get_by_text(f"{SYSU} · id {PID}").click()  # focus on the page, not the radio
+        page.keyboard.press("n")
+        expect(page.get_by_text(f"{SYSU} · id 8")).to_be_visible(timeout=30_000)
+
+        # Stats: the model's suggestions against Ada's labels, with the reliability plot
+        page.goto(f"{url}/stats?dataset={SYSU}")
+        expect(page.get_by_role("heading", name="Model suggestions")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("checkpoint 999999999999 · run 2")).to_be_visible()
+        plots = page.locator('[data-testid="stImage"] img, [data-testid="stPyplot"] img')
+        expect(plots.first).to_be_visible(timeout=30_000)
+        page.screenshot(path=str(tmp_path / "stats-suggestions.png"), full_page=True)
         browser.close()
     store.dispose()

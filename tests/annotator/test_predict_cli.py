@@ -201,3 +201,29 @@ def test_the_decoder_refuses_a_link_outside_the_root_given(
     assert attribute_logits(trained, images, progress=False).shape == (1, 8)  # no root: read
     with pytest.raises(ImageDecodeError, match="outside the dataset root"):
         attribute_logits(trained, images, root=root, progress=False)
+
+
+def test_predict_on_the_regdb_layout_with_a_model_trained_on_sysu(
+    setup: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The cross-domain case the tool exists for: RegDB (no public labels) suggested by a
+    SYSU-MM01 model; calibrated on the SYSU manifest's held-out identities."""
+    root = tmp_path / "RegDB"
+    synthesize(SynthConfig(layout="regdb", out=root, scale="tiny", seed=1, workers=1))
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    store = open_store(url)
+    with store.write() as s:
+        register_dataset(s, "regdb", "regdb", root)
+    assert main(["--checkpoint", str(setup["ckpt"]), "--dataset", "regdb", "--db", url,
+                 "--no-progress"]) == 0  # fmt: skip
+    ds = read_dataset("regdb", root)
+    pids = {smp.pid for smp in ds.samples}
+    cams = {(smp.pid, smp.camera) for smp in ds.samples}
+    assert len(cams) == 2 * len(pids)  # RegDB: a visible and a thermal camera per person
+    with store.read() as s:
+        assert s.scalar(select(func.count()).select_from(Suggestion)) == 8 * (len(pids) + len(cams))
+        (src,) = model_sources(s, "regdb")
+    store.dispose()
+    assert src.name == "model-regdb" and src.details["manifest"]["kind"] == "sysu"
+    assert src.details["calibration"]["held_out"].startswith("training manifest")
+    assert f"{len(pids)} identities, {len(ds.samples)} images" in capsys.readouterr().out
