@@ -2,9 +2,10 @@
 
 Runs the real page through ``streamlit.testing.v1.AppTest`` (the same script code a
 browser session runs, without the websocket) and times: first view of an identity
-(cold thumbnails), a label change, moving to the next identity (cold), and revisiting
-an identity (thumbnails cached). Reference in the same run: an AppTest run of a
-one-line script (the harness's own floor).
+(cold thumbnails) at the default image size and at the largest, choosing another image
+size (that size's thumbnails made cold), a label change, moving to the next identity
+(cold), and revisiting an identity (thumbnails cached). Reference in the same run: an
+AppTest run of a one-line script (the harness's own floor).
 
     python benchmarks/bench_app.py [--stand-in datasets/synthetic/SYSU-MM01] [--n 15]
 """
@@ -113,8 +114,24 @@ def main() -> int:
         for pid in ("300", "301", "302", "303", "305"):
             cold.query_params.update(dataset=SYSU, pid=pid)
             first.append(_timed_run(cold))
+        resize, first_large = [], []
+        sized = AppTest.from_file(APP, default_timeout=300)
+        other = {"medium": "large", "large": "medium"}  # medium: the default
+        for pid in ("310", "311", "312", "313", "315"):
+            sized.query_params.update(dataset=SYSU, pid=pid)
+            sized.run()
+            picker = sized.segmented_control(key="image_size_picker")
+            picker.set_value(other[picker.value])
+            resize.append(_timed_run(sized))  # the same identity, its thumbnails made cold
+        sized.segmented_control(key="image_size_picker").set_value("large")
+        sized.run()
+        for pid in ("320", "321", "322", "323", "325"):
+            sized.query_params.update(dataset=SYSU, pid=pid)
+            first_large.append(_timed_run(sized))
         print(f"AppTest floor (one-line script)     {summary_ms(floor)}")
         print(f"first view, cold thumbnails         {summary_ms(first)}")
+        print(f"first view, cold, size large        {summary_ms(first_large)}")
+        print(f"another image size (cold thumbs)    {summary_ms(resize)}")
         print(f"label change                        {summary_ms(change)}")
         print(f"8 queued keys, one run (8 changes)  {summary_ms(keys)}")
         print(f"next identity (cold thumbnails)     {summary_ms(nxt)}")

@@ -48,6 +48,7 @@ from annotator.views import annotate_keys
 from annotator.views.common import (
     camera_label,
     choose_dataset,
+    choose_image_size,
     datasets,
     image_strip,
     large_image,
@@ -232,9 +233,10 @@ def render() -> None:
         annotate_keys.mount(enabled=bool(who))
     if not who:
         st.warning("Enter your name in the sidebar to label: every change is signed.")
+    size = choose_image_size()  # sidebar; remembered by this browser
     strips, panel = st.columns([1, 1], gap="medium")
     with strips:
-        image_strip(view, kind)
+        image_strip(view, kind, size=size)
     with panel, st.container(key=PANEL_KEY):
         _attribute_controls(view, dataset, who, suggested)
     st.html(STICKY_PANEL_CSS)

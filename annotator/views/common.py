@@ -12,11 +12,19 @@ import streamlit as st
 from PIL import Image
 
 from annotator import runtime
+from annotator.components.images import strip as strip_js
 from annotator.deeplink import BadLinkError, parse_link
 from annotator.store.services.common import DatasetInfo, IdentityView
 from annotator.store.services.datasets import list_datasets
 from annotator.text import plain
-from annotator.thumbnails import UnsafePathError, resolve_inside
+from annotator.thumbnails import (
+    DEFAULT_IMAGE_SIZE,
+    IMAGE_SIZES,
+    ImageSize,
+    UnsafePathError,
+    image_size,
+    resolve_inside,
+)
 from paenet.data.kinds import CAMERAS
 
 log = logging.getLogger(__name__)
@@ -106,14 +114,62 @@ def placeholder(height: int = 128) -> np.ndarray:
     return img
 
 
-def image_strip(view: IdentityView, kind: str, per_camera: int = 10, width: int = 64) -> None:
-    """Visible cameras left, infrared right; thumbnails from the disk cache. An image that
+IMAGE_SIZE = "image_size"
+"""Session key of the chosen image size's name (shared by the pages, not a widget's key)."""
+_SIZE_PICKER = "image_size_picker"
+
+
+def choose_image_size() -> ImageSize:
+    """The sidebar's "Image size" (small, medium, large), remembered per browser.
+
+    A new session (a reload, a new tab) starts from the size this browser chose before
+    (the cookie ``images.js`` writes, read here on the session's first run), else
+    :data:`DEFAULT_IMAGE_SIZE`; the choice then lives in ``st.session_state``, so
+    switching pages keeps it. Three buttons, not a slider: a focused slider would take
+    ``←``/``→``, the keys that move between identities.
+    """
+    if image_size(st.session_state.get(IMAGE_SIZE)) is None:
+        remembered = strip_js.remembered_size(st.context.cookies)
+        st.session_state[IMAGE_SIZE] = (remembered or DEFAULT_IMAGE_SIZE).name
+    st.session_state[_SIZE_PICKER] = st.session_state[IMAGE_SIZE]
+    st.sidebar.segmented_control(
+        "Image size", [s.name for s in IMAGE_SIZES], key=_SIZE_PICKER, on_change=_size_picked,
+        help="the camera strips' image width ("
+        + ", ".join(f"{s.name} {s.width} px" for s in IMAGE_SIZES)
+        + "), remembered by this browser; a click on an image shows it as wide as its "
+        "column, a second click (or Esc) shrinks it",
+    )  # fmt: skip
+    return image_size(st.session_state[IMAGE_SIZE]) or DEFAULT_IMAGE_SIZE
+
+
+def _size_picked() -> None:
+    """A click on the chosen size again unselects it (segmented control): keep it."""
+    chosen = st.session_state.get(_SIZE_PICKER)
+    if image_size(chosen) is not None:
+        st.session_state[IMAGE_SIZE] = chosen
+
+
+def image_strip(
+    view: IdentityView,
+    kind: str,
+    per_camera: int = 10,
+    width: int = 64,
+    size: ImageSize | None = None,
+) -> None:
+    """Visible cameras left, infrared right; thumbnails from the disk cache, made at the
+    height ``size`` calls for (``width`` px wide and a thumbnail for it when no size is
+    chosen). A click on an image enlarges it in place (``images.js``). An image that
     cannot be shown (deleted since registration, unreadable, outside the root) becomes a
     placeholder and one warning names it (relative to the dataset root)."""
-    thumbs = runtime.thumbnails()
+    shown_size = size or ImageSize("fixed", width)
     root = Path(view.dataset_root)
-    left, right = st.columns(2)
-    for cam in sorted(view.images):
+    cams = sorted(view.images)
+    paths = [im.path for cam in cams for im in view.images[cam][:per_camera]]
+    thumbs = iter(runtime.thumbnails().get_many(root, paths, shown_size.thumb_height))
+    strip_js.mount(size, view.pid)
+    st.html(strip_js.STRIP_CSS)
+    left, right = st.container(key=strip_js.STRIP_KEY).columns(2)
+    for cam in cams:
         info = CAMERAS[kind].get(cam)
         column = right if info is not None and info.modality.value == "infrared" else left
         images = view.images[cam]
@@ -122,15 +178,16 @@ def image_strip(view: IdentityView, kind: str, per_camera: int = 10, width: int 
             shown: list[str | np.ndarray] = []
             missing: list[str] = []
             for im in images[:per_camera]:
-                try:
-                    shown.append(str(thumbs.get(root, im.path)))
-                except (OSError, UnsafePathError, Image.UnidentifiedImageError):
-                    log.warning("cannot show %s of %s", im.path, root, exc_info=True)
+                thumb = next(thumbs)
+                if isinstance(thumb, Exception):
+                    log.warning("cannot show %s of %s: %s", im.path, root, thumb)
                     shown.append(placeholder())
                     missing.append(im.path)
+                else:
+                    shown.append(str(thumb))
             if missing:
                 st.warning(plain(f"cannot show {len(missing)} image(s): {', '.join(missing[:3])}"))
-            st.image(shown, width=width)
+            st.image(shown, width=shown_size.width)
 
 
 def large_image(view: IdentityView, relative: str, width: int = 256) -> None:

@@ -39,6 +39,61 @@ def test_changed_source_gets_a_new_thumbnail(tmp_path: Path) -> None:
     assert cache.get(root, "a.jpg") != first
 
 
+def test_each_height_has_its_own_thumbnail(tmp_path: Path) -> None:
+    """#21.5: the image size is part of the key: a larger size never shows (or replaces)
+    the thumbnail made for a smaller one, and each is made once."""
+    root = tmp_path / "ds"
+    _image(root / "a.jpg", (100, 200))
+    cache = ThumbnailCache(tmp_path / "thumbs", height=32)
+    small, large = cache.get(root, "a.jpg", 64), cache.get(root, "a.jpg", 128)
+    assert small != large
+    assert small.parent.parent.name == "64px" and large.parent.parent.name == "128px"
+    with Image.open(small) as a, Image.open(large) as b:
+        assert (a.size, b.size) == ((32, 64), (64, 128))
+    stamps = small.stat().st_mtime_ns, large.stat().st_mtime_ns
+    assert cache.get(root, "a.jpg", 64) == small and cache.get(root, "a.jpg", 128) == large
+    assert (small.stat().st_mtime_ns, large.stat().st_mtime_ns) == stamps  # not re-encoded
+    assert cache.get(root, "a.jpg") not in (small, large)  # the cache's own height: 32
+    with pytest.raises(ValueError, match="positive"):
+        cache.get(root, "a.jpg", 0)
+
+
+def test_a_source_smaller_than_the_height_is_not_enlarged(tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    _image(root / "a.jpg", (40, 80))
+    with Image.open(ThumbnailCache(tmp_path / "thumbs").get(root, "a.jpg", 864)) as im:
+        assert im.size == (40, 80)  # the browser scales it; the cache stores no more pixels
+
+
+def test_a_large_jpeg_is_scaled_to_the_height(tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    _image(root / "a.jpg", (400, 1000))  # decoded at a reduced scale, then resized
+    with Image.open(ThumbnailCache(tmp_path / "thumbs").get(root, "a.jpg", 256)) as im:
+        assert im.size == (102, 256)
+
+
+def test_many_thumbnails_in_order_with_the_failures_in_place(tmp_path: Path) -> None:
+    """A strip's thumbnails come back in its order; an image that cannot be shown is its
+    error in its place (the page shows a placeholder there)."""
+    root = tmp_path / "ds"
+    names = [f"{i}.jpg" for i in range(6)]
+    for i, name in enumerate(names):
+        _image(root / name, (10 + i, 100))
+    (root / "bad.jpg").write_bytes(b"not an image")
+    cache = ThumbnailCache(tmp_path / "thumbs")
+    wanted = [*names[:3], "gone.jpg", "../x.jpg", "bad.jpg", *names[3:]]
+    got = cache.get_many(root, wanted, 50)
+    assert isinstance(got[3], FileNotFoundError)
+    assert isinstance(got[4], UnsafePathError)
+    assert isinstance(got[5], Image.UnidentifiedImageError)
+    made = [p for p in got if isinstance(p, Path)]
+    assert made == [cache.get(root, n, 50) for n in names]  # the order kept, made once
+    for i, path in enumerate(made):
+        with Image.open(path) as im:
+            assert im.height == 50 and abs(im.width - (10 + i) / 2) <= 1
+    assert cache.get_many(root, names[:2], 50) == made[:2]  # cached
+
+
 @pytest.mark.parametrize("rel", ["../secret.jpg", "/etc/passwd", "cam1/../../x.jpg", ""])
 def test_paths_outside_the_root_are_refused(tmp_path: Path, rel: str) -> None:
     (tmp_path / "ds").mkdir()
