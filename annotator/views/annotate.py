@@ -1,15 +1,16 @@
 """Annotate: one identity at a time, eight three-state attributes, saved on every click.
 
-Keyboard (``annotator.components.keys``): ``1``–``8`` set attribute i to its value 1,
-``Shift+1``–``8`` to value 0, ``Alt+1``–``8`` to unknown; ``Left``/``Right``
-previous/next identity, ``N`` next needing work, ``U`` undo, ``Enter`` accept the model's
-suggestions. The keys are queued in the browser and applied in order
-(:mod:`annotator.views.annotate_keys`), none is dropped.
+Where the labeller has no value, each row marks the value ``Enter`` would save: the
+model's suggestion (``paenet-predict``; a light bulb and the probability, the row says
+"suggested"), else the dataset's usual value (a return-key icon, "usual"). Neither is a
+label until accepted (``Enter`` or the Accept button: the labeller's label, its history
+row saying where it came from).
 
-Model suggestions (``paenet-predict``): where the labeller has no value, the suggested
-value's button carries a light-bulb icon and the probability, and the row says
-"suggested"; it is not a label until accepted (``Enter`` or the Accept button: the
-labeller's label, its history row naming the model source and checkpoint).
+Keyboard (``annotator.components.keys.shortcuts``): ``Enter`` save the marked values,
+``1``–``8`` flip attribute i away from what is shown, ``Shift+1``–``8`` unknown,
+``Left``/``Right`` previous/next identity, ``N`` next needing work, ``U`` undo. The
+keys are queued in the browser and applied in order (:mod:`annotator.views.annotate_keys`),
+none is dropped.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from __future__ import annotations
 import streamlit as st
 
 from annotator import runtime
-from annotator.components.keys.shortcuts import HELP, value_key
+from annotator.components.keys.shortcuts import HELP, flip_key, unknown_key
 from annotator.store.errors import StaleVersionError, StoreError, UnknownIdentityError
-from annotator.store.services.common import IdentityView
+from annotator.store.services.common import IdentityView, dataset_row
 from annotator.store.services.labels import (
     AcceptSuggestions,
     apply_key_batch,
@@ -39,9 +40,11 @@ from annotator.store.services.queue import (
 )
 from annotator.store.services.suggestions import (
     Suggested,
+    UsualValue,
     model_sources,
     next_least_confident,
     suggestions_of,
+    usual_values,
 )
 from annotator.text import plain
 from annotator.views import annotate_keys
@@ -62,6 +65,9 @@ NO_SUGGESTIONS = "(none)"
 QUEUE_NEEDING_WORK = "next needing work"
 QUEUE_LEAST_CONFIDENT = "least confident first"
 SUGGESTED_ICON = ":material/lightbulb:"
+USUAL_ICON = ":material/keyboard_return:"
+"""On the button of the dataset's usual value of an attribute nobody suggested: Enter
+saves it."""
 PANEL_KEY = "label-panel"
 STICKY_PANEL_CSS = """<style>
 div[data-testid="stLayoutWrapper"]:has(> .st-key-label-panel),
@@ -144,7 +150,8 @@ def _save_override(
 
 
 def _accept(dataset: str, pid: int, source: str) -> None:
-    """Accept every open suggestion of ``source`` for this identity (one transaction)."""
+    """Save the shown value of every attribute the labeller has not set (``source``'s
+    suggestions, else the dataset's usual values), in one transaction."""
     who = runtime.annotator_name()
     if not who:
         runtime.flash("warning", "Enter your name in the sidebar first: every change is signed.")
@@ -218,6 +225,7 @@ def render() -> None:
         hist = history(s, dataset, view.pid) if view is not None else []
         source = _suggestion_source()
         suggested = suggestions_of(s, dataset, view.pid, source) if view and source else {}
+        usual = usual_values(s, dataset_row(s, dataset).id)
     _sidebar_progress(report)
     _status_list(status, dataset)
     if view is None:
@@ -238,7 +246,7 @@ def render() -> None:
     with strips:
         image_strip(view, kind, size=size)
     with panel, st.container(key=PANEL_KEY):
-        _attribute_controls(view, dataset, who, suggested)
+        _attribute_controls(view, dataset, who, suggested, usual)
     st.html(STICKY_PANEL_CSS)
     _overrides(view, dataset, kind, who)
     _history(hist, dataset, view)
@@ -339,26 +347,34 @@ def _header(view: IdentityView, dataset: str, suggestions: str | None = None) ->
         help="key `U`",
         width="stretch",
     )
-    if suggestions:
-        st.button(
-            "Accept the suggestions",
-            icon=SUGGESTED_ICON,
-            on_click=_accept,
-            args=(dataset, view.pid, suggestions),
-            help=f"key `Enter`: every attribute you have not labelled takes {suggestions}'s "
-            "suggestion (your label, signed; the history names the model)",
-            disabled=not runtime.annotator_name(),
-        )
+    st.button(
+        "Accept the suggestions" if suggestions else "Accept the usual values",
+        icon=SUGGESTED_ICON if suggestions else USUAL_ICON,
+        on_click=_accept,
+        args=(dataset, view.pid, suggestions or ""),
+        help="key `Enter`: every attribute you have not labelled takes the value shown "
+        + (f"({suggestions}'s suggestion" if suggestions else "(the dataset's usual value")
+        + "; your label, signed, its history line says where it came from)",
+        disabled=not runtime.annotator_name(),
+    )
     st.markdown(HELP)
 
 
 def _attribute_controls(
-    view: IdentityView, dataset: str, who: str | None, suggested: dict[str, Suggested]
+    view: IdentityView,
+    dataset: str,
+    who: str | None,
+    suggested: dict[str, Suggested],
+    usual: dict[str, UsualValue],
 ) -> None:
+    """One row per attribute. Where the labeller has no value, the value Enter would save
+    is marked: the model's suggestion (light bulb, probability), else the dataset's usual
+    value (return-key icon)."""
     seen = labels_seen_by(view, who)
     for attr in ATTRIBUTES:
         current, others = seen[attr.key].mine, seen[attr.key].others
         hint = suggested.get(attr.key) if current is None else None
+        default = usual[attr.key] if current is None and hint is None else None
         cols = st.columns([1.4, 1.2, 1.2, 1.2], vertical_alignment="center")
         cols[0].markdown(f"**{attr.index + 1}. {attr.title}**")
         for col, value, label in (
@@ -367,22 +383,33 @@ def _attribute_controls(
             (cols[3], int(LabelValue.UNKNOWN), "unknown"),
         ):
             is_hint = hint is not None and hint.value == value
+            is_default = default is not None and default.value == value
+            keys = (
+                f"key `{unknown_key(attr.index)}`"
+                if value == int(LabelValue.UNKNOWN)
+                else f"key `{flip_key(attr.index)}` flips, `Enter` saves the marked value"
+            )
             col.button(
                 f"{label} {hint.confidence:.0%}" if is_hint and hint else label,
                 key=f"set-{attr.key}-{value}",
                 on_click=_save,
                 args=(dataset, view.pid, attr.key, value, None),
                 type="primary" if current == value else "secondary",
-                icon=SUGGESTED_ICON if is_hint else None,
-                help=f"key `{value_key(attr.index, value)}`"
-                + (f" · suggested by the model (p = {hint.confidence:.2f}); Enter accepts"
-                   if is_hint and hint else ""),
+                icon=SUGGESTED_ICON if is_hint else USUAL_ICON if is_default else None,
+                help=keys
+                + (f" · suggested by the model (p = {hint.confidence:.2f})"
+                   if is_hint and hint else " · the usual value in this dataset"
+                   if is_default else ""),
                 disabled=not who,
                 width="stretch",
             )  # fmt: skip
         notes = [f"{src}: {attr.value_name(v)}" for src, v in sorted(others.items())]
         if hint is not None:
             notes.insert(0, f"suggested: {attr.value_name(hint.value)} ({hint.confidence:.0%})")
+        elif default is not None:
+            share = (f"{default.share:.0%} of {default.labelled} labels"
+                     if default.share is not None else "no labels yet")  # fmt: skip
+            notes.insert(0, f"usual: {attr.value_name(default.value)} ({share})")
         if notes:
             st.caption(plain(" · ".join(notes)))
 

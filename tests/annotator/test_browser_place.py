@@ -12,7 +12,7 @@ import pytest
 from annotator.store.db import open_store
 from annotator.store.services.labels import get_identity
 from tests.annotator.server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
-from tests.annotator.test_browser import JS_STATE, _settle, _wait_for
+from tests.annotator.test_browser import JS_STATE, _settle, _usual, _wait_for
 
 SYSU = "sysu-synthetic"
 NAME_BOX = "Your name (every change is signed)"
@@ -61,9 +61,10 @@ def test_place_and_name_survive_pages_and_reloads(data_root: Path, tmp_path: Pat
         expect(page.locator(".st-key-set-gender-1 button:enabled").first).to_be_visible(
             timeout=20_000
         )
-        page.keyboard.press("1")
+        flipped = 1 - _usual(store)["gender"]
+        page.keyboard.press("1")  # gender flipped away from the usual value
         _wait_for(
-            lambda: label(6, "gender") == 1,
+            lambda: label(6, "gender") == flipped,
             20,
             lambda: (name.input_value(), page.evaluate(JS_STATE)),
         )
@@ -96,8 +97,8 @@ def test_place_and_name_survive_pages_and_reloads(data_root: Path, tmp_path: Pat
         name.press("Tab")
         _settle(page)
         assert page.evaluate("document.activeElement === document.body")
-        page.keyboard.press("Shift+2")
-        _wait_for(lambda: label(6, "hair_length") == 0, 20)
+        page.keyboard.press("Shift+2")  # hair length: unknown
+        _wait_for(lambda: label(6, "hair_length") == -1, 20)
         expect(page.get_by_label(NAME_BOX)).to_have_value("ada")
         browser.close()
     store.dispose()

@@ -99,7 +99,7 @@ def test_inspect_json_reports_the_official_sizes(
     }  # fmt: skip
     assert data_main(argv[:-1]) == 0
     text = capsys.readouterr().out
-    assert "all   -search  1-shot (seeded): query  3803 images / 96 ids, gallery   301" in text
+    assert "all-search     1-shot (seeded): query  3803 images / 96 ids, gallery   301" in text
 
 
 @pytest.mark.parametrize(

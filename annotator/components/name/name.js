@@ -50,8 +50,9 @@ export default function (component) {
     // storage switched off: the name lasts as long as this tab's session
   }
   // A name just signed while the box still has the focus (Enter pressed before this
-  // module had loaded and installed the listener below): leave the box now.
-  if (G.signed !== null && name && name !== G.signed) {
+  // module had loaded and installed the listener below, also on its very first render):
+  // leave the box now.
+  if (name && name !== G.signed) {
     const active = document.activeElement;
     if (active && active.closest && active.closest(BOX)) active.blur();
   }
