@@ -325,7 +325,7 @@ def _header(view: IdentityView, dataset: str, suggestions: str | None = None) ->
             + f" · link: ?dataset={dataset}&pid={view.pid}"
         )
     )
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4, c5 = st.columns([1, 1, 1.2, 1.2, 1.4])
     c1.button(
         "← Previous", on_click=_step, args=(dataset, view.pid, -1), help="key `←`", width="stretch"
     )
@@ -347,7 +347,7 @@ def _header(view: IdentityView, dataset: str, suggestions: str | None = None) ->
         help="key `U`",
         width="stretch",
     )
-    st.button(
+    c5.button(
         "Accept the suggestions" if suggestions else "Accept the usual values",
         icon=SUGGESTED_ICON if suggestions else USUAL_ICON,
         on_click=_accept,
@@ -356,8 +356,9 @@ def _header(view: IdentityView, dataset: str, suggestions: str | None = None) ->
         + (f"({suggestions}'s suggestion" if suggestions else "(the dataset's usual value")
         + "; your label, signed, its history line says where it came from)",
         disabled=not runtime.annotator_name(),
+        width="stretch",
     )
-    st.markdown(HELP)
+    st.caption(HELP)
 
 
 def _attribute_controls(
