@@ -75,7 +75,10 @@ class FeatureBank:
         return -(q @ g.T)
 
 
-class _TestImages(Dataset):
+class ResizedImages(Dataset):
+    """Image files decoded (the trainer's rules under ``root``) and resized to ``size``:
+    what the evaluator and ``paenet-predict`` run the model over."""
+
     def __init__(self, paths: Sequence[Path], size: tuple[int, int], root: Path | None):
         self.paths = list(paths)
         self.size = size
@@ -89,6 +92,14 @@ class _TestImages(Dataset):
         return torch.from_numpy(
             np.ascontiguousarray(resize(decode(self.paths[i], self.root), self.size))
         )
+
+
+def inference_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
+    """The autocast dtype of inference: bf16 where the GPU has it, else fp16; None (full
+    precision) on the CPU or without ``amp``."""
+    if not amp or device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def extract_bank(
@@ -127,15 +138,13 @@ def extract_bank(
         None if attributes is None else torch.as_tensor(np.asarray(attributes), dtype=torch.float32)
     )
     loader = DataLoader(
-        _TestImages(paths, tuple(input_size), root),
+        ResizedImages(paths, tuple(input_size), root),
         batch_size=batch_size,
         shuffle=False,
         num_workers=workers,
         pin_memory=device.type == "cuda",
     )
-    dtype = None
-    if amp and device.type == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    dtype = inference_dtype(device, amp)
 
     captured: list[Tensor] = []
     hook = model.backbone.register_forward_hook(lambda _m, _i, out: captured.append(out))

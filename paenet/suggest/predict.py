@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from paenet.attributes import NUM_ATTRIBUTES
+from paenet.evaluation.features import ResizedImages, inference_dtype
 from paenet.model import modality_tensor
 from paenet.train.checkpoint import CheckpointError, TrainedModel, load_trained_model
-from paenet.train.transforms import decode, normalize_batch, resize
+from paenet.train.transforms import normalize_batch
 
 log = logging.getLogger(__name__)
 
@@ -66,21 +66,6 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-class _Images(Dataset):
-    def __init__(self, paths: Sequence[Path], size: tuple[int, int], root: Path | None):
-        self.paths = list(paths)
-        self.size = size
-        self.root = root
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int) -> Tensor:
-        return torch.from_numpy(
-            np.ascontiguousarray(resize(decode(self.paths[i], self.root), self.size))
-        )
-
-
 def attribute_logits(
     trained: TrainedModel,
     images: Sequence[PredictImage],
@@ -102,15 +87,13 @@ def attribute_logits(
     size = tuple(int(v) for v in trained.config["data"]["input_size"])
     modality = modality_tensor(im.modality for im in images)
     loader = DataLoader(
-        _Images([im.path for im in images], (size[0], size[1]), root),
+        ResizedImages([im.path for im in images], (size[0], size[1]), root),
         batch_size=batch_size,
         shuffle=False,
         num_workers=workers,
         pin_memory=device.type == "cuda",
     )
-    dtype = None
-    if amp and device.type == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    dtype = inference_dtype(device, amp)
     out: list[np.ndarray] = []
     start = 0
     model.eval()
