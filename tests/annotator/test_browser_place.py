@@ -62,6 +62,7 @@ def test_place_and_name_survive_pages_and_reloads(data_root: Path, tmp_path: Pat
             timeout=20_000
         )
         flipped = 1 - _usual(store)["gender"]
+        expect(name).not_to_be_focused(timeout=20_000)  # Enter left the name box
         page.keyboard.press("1")  # gender flipped away from the usual value
         _wait_for(
             lambda: label(6, "gender") == flipped,
