@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TypeVar
+
+_Values = TypeVar("_Values")
 
 
 class LabelValue(IntEnum):
@@ -18,6 +21,14 @@ class LabelValue(IntEnum):
     NEGATIVE = 0
     POSITIVE = 1
     UNKNOWN = -1
+
+
+def is_known(values: _Values) -> _Values:
+    """Elementwise, which entries of a numpy array or torch tensor of attribute values
+    are known: a label 0 or 1, or a probability between them (what PAE may be fed).
+    :attr:`LabelValue.UNKNOWN` is the only negative code, so this is ``values >= 0``
+    (a NaN is not known)."""
+    return values >= int(LabelValue.NEGATIVE)  # type: ignore[operator,return-value]
 
 
 @dataclass(frozen=True, slots=True)
