@@ -1,4 +1,4 @@
-"""The one attribute schema of the whole tool (``shared/docs/attributes.md``).
+"""The one attribute schema of the whole tool (``docs/attributes.md``).
 
 Index ``i`` means the same attribute everywhere: the row of the published PAENet
 ``.mat`` files, the column of a manifest, the channel of an attribute tensor.
