@@ -99,7 +99,8 @@ class PAENetStructure:
     """A PAENet's structure: everything in its config except the two counts the training
     set gives (:class:`PAENetConfig` adds ``num_classes`` and ``num_attributes``). The one
     definition of these fields, their defaults and their checks: the trainer's ``model``
-    section (:class:`paenet.train.config.ModelConfig`) inherits it too.
+    section (:class:`paenet.train.config.ModelConfig`) inherits it too. What each part
+    computes: ``docs/model.md``.
 
     Attributes:
         backbone: ``"resnet50"`` (the paper's) or ``"resnet18"`` (CPU runs and tests).
