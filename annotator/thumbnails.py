@@ -12,14 +12,13 @@ thumbnail made for another.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from PIL import ExifTags, Image, ImageOps
 
+from paenet.atomic import atomic_open
 from paenet.data.paths import PathEscapeError, resolve_inside
 
 __all__ = [
@@ -116,14 +115,9 @@ class ThumbnailCache:
                 thumb = im.resize((width, height), Image.Resampling.BILINEAR)
             else:
                 thumb = im
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                thumb.save(fh, format="JPEG", quality=85)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # Streamlit's threads may make one thumbnail at once: one temporary per thread.
+        with atomic_open(target, "wb", per_thread=True) as fh:
+            thumb.save(fh, format="JPEG", quality=85)
         return target
 
 

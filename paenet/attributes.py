@@ -1,4 +1,4 @@
-"""The one attribute schema of the whole tool (``shared/docs/attributes.md``).
+"""The one attribute schema of the whole tool (``docs/attributes.md``).
 
 Index ``i`` means the same attribute everywhere: the row of the published PAENet
 ``.mat`` files, the column of a manifest, the channel of an attribute tensor.
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TypeVar
+
+_Values = TypeVar("_Values")
 
 
 class LabelValue(IntEnum):
@@ -18,6 +21,14 @@ class LabelValue(IntEnum):
     NEGATIVE = 0
     POSITIVE = 1
     UNKNOWN = -1
+
+
+def is_known(values: _Values) -> _Values:
+    """Elementwise, which entries of a numpy array or torch tensor of attribute values
+    are known: a label 0 or 1, or a probability between them (what PAE may be fed).
+    :attr:`LabelValue.UNKNOWN` is the only negative code, so this is ``values >= 0``
+    (a NaN is not known)."""
+    return values >= int(LabelValue.NEGATIVE)  # type: ignore[operator,return-value]
 
 
 @dataclass(frozen=True, slots=True)

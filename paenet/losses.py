@@ -132,12 +132,6 @@ class LossTerms:
     weights: dict[str, float] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
 
-    def as_floats(self) -> dict[str, float]:
-        """For logging: ``total`` and every weighted term as Python floats."""
-        out = {"total": float(self.total.detach())}
-        out.update({k: float(v.detach()) for k, v in self.weighted.items()})
-        return out
-
 
 def check_layout(labels: Tensor, modality: Tensor | None = None) -> BatchLayout:
     """Infer (P, K) from ``labels`` (2PK,) and check the layout; raise a clear error if not.

@@ -1,7 +1,7 @@
 """``--format paenet-official``: the attribute files the published PAENet code reads.
 
 ``cam1_att.mat`` … ``cam6_att.mat`` (SYSU-MM01), as released
-(``shared/reference/paenet-attribute-release/README.md``): MATLAB v5, one variable
+(``docs/attributes.md``, "The published PAENet label files"): MATLAB v5, one variable
 ``camN_att``, ``uint8`` of shape ``(8, K)``; column ``j`` is the person with id
 ``j + 1``, K is the largest id with images in that camera, and a person absent from
 that camera gets an all-ones column (the release's placeholder). Rows follow the

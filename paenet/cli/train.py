@@ -152,17 +152,13 @@ def _resume_hint(out: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    from paenet.data.manifest import ManifestError
     from paenet.train.checkpoint import CheckpointError, CheckpointWriteError
     from paenet.train.config import ConfigError
     from paenet.train.engine import TrainSetupError, train
     from paenet.train.sampler import SamplerError
     from paenet.train.steps import NonFiniteLossError
     from paenet.train.transforms import ImageDecodeError
-
-    try:
-        from paenet.data.manifest import ManifestError
-    except ImportError:  # pragma: no cover - before the manifest reader exists
-        ManifestError = ValueError
 
     try:
         config = resolve_config(args)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES
+from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES, LabelValue
 from paenet.data.errors import DatasetError
 from paenet.data.kinds import read_dataset
 from paenet.data.manifest import ManifestImage
@@ -121,7 +121,7 @@ def manifest_from_synthetic(
 
     def label(s: Sample) -> tuple[tuple[int, ...], tuple[str, ...]]:
         if s.pid not in truth:
-            return (-1,) * NUM_ATTRIBUTES, ("unknown",) * NUM_ATTRIBUTES
+            return (int(LabelValue.UNKNOWN),) * NUM_ATTRIBUTES, ("unknown",) * NUM_ATTRIBUTES
         return truth[s.pid], (SYNTH_PROVENANCE,) * NUM_ATTRIBUTES
 
     protocols, train = dataset_protocols(ds)

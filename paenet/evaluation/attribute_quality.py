@@ -2,7 +2,7 @@
 
 Read ``predicted`` retrieval numbers with these: a head near chance feeds PAE noise.
 A prediction is positive when the head's probability is >= 0.5. Per attribute:
-accuracy over the images where that attribute is known (label 0 or 1, not -1), and
+accuracy over the images where that attribute is known (label 0 or 1, not ``LabelValue.UNKNOWN``), and
 balanced accuracy = (true-positive rate + true-negative rate) / 2; with only one class
 present among the known labels, balanced accuracy is that class's recall.
 """
@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from paenet.attributes import is_known
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class AttributeQuality:
 def attribute_quality(
     logits: np.ndarray, labels: np.ndarray, keys: Sequence[str]
 ) -> AttributeQuality:
-    """Score ``logits`` (float ``[N, n]``) against ``labels`` (int ``[N, n]``, -1 unknown)."""
+    """Score ``logits`` (float ``[N, n]``) against ``labels`` (int ``[N, n]``, ``LabelValue.UNKNOWN`` = -1 unknown)."""
     logits, labels = np.asarray(logits), np.asarray(labels)
     if logits.shape != labels.shape or logits.shape[1:] != (len(keys),):
         raise ValueError(
@@ -62,7 +64,7 @@ def attribute_quality(
     predicted = logits >= 0.0  # sigmoid(logit) >= 0.5
     scores = []
     for a, key in enumerate(keys):
-        known = labels[:, a] >= 0
+        known = is_known(labels[:, a])
         y, p = labels[known, a] == 1, predicted[known, a]
         if y.size == 0:
             scores.append(AttributeScore(key, 0, 0, None, None))
@@ -77,5 +79,5 @@ def attribute_quality(
                 balanced_accuracy=float(np.mean(recalls)),
             )
         )
-    images = int(np.sum((labels >= 0).any(axis=1)))
+    images = int(np.sum(is_known(labels).any(axis=1)))
     return AttributeQuality(tuple(scores), images)

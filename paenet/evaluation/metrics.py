@@ -1,4 +1,4 @@
-"""CMC, mAP and mINP as the field defines them (``shared/docs/datasets.md``).
+"""CMC, mAP and mINP as the field defines them (``docs/metrics.md``).
 
 The protocol decides everything dataset-specific: which (query camera, gallery
 camera) pairs are removed (``skip_rules``) and whether CMC counts distinct

@@ -8,11 +8,11 @@ fractions in JSON. Files are written atomically (temporary file beside, then ren
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from paenet.atomic import write_bytes_atomic, write_text_atomic
 from paenet.evaluation.runner import METRICS, SettingSummary
 from paenet.evaluation.session import EvaluationReport
 
@@ -119,16 +119,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower().replace("→", " to ")).strip("-")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def plot_cmc(report: EvaluationReport, settings: Iterable[SettingSummary], path: Path) -> None:
     import io
 
@@ -163,15 +153,15 @@ def plot_cmc(report: EvaluationReport, settings: Iterable[SettingSummary], path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
-    write_atomic(path, buf.getvalue())
+    write_bytes_atomic(path, buf.getvalue())
 
 
 def write_outputs(report: EvaluationReport, out: Path) -> list[Path]:
     """``results.json``, ``results.md`` and one ``cmc_<setting>.png`` per setting."""
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "results.json", out / "results.md"]
-    write_atomic(written[0], (json.dumps(report.as_dict(), indent=2) + "\n").encode())
-    write_atomic(written[1], format_markdown(report).encode())
+    write_text_atomic(written[0], json.dumps(report.as_dict(), indent=2) + "\n")
+    write_text_atomic(written[1], format_markdown(report))
     for s in report.settings:
         path = out / f"cmc_{_slug(s.setting)}.png"
         plot_cmc(report, [s], path)

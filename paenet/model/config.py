@@ -1,4 +1,4 @@
-"""The PAENet configuration: one frozen dataclass, every ablation of the paper a flag.
+"""The PAENet configuration: frozen dataclasses, every ablation of the paper a flag.
 
 Loss weights (including the paper's λ for the attribute loss) live beside the losses in
 :class:`paenet.losses.LossConfig`; everything that changes the network's structure lives
@@ -45,7 +45,7 @@ attributes. :func:`paenet.model.diagnostics.aal_leak` measures the leak.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -95,18 +95,20 @@ def resolve_attribute_source(source: str) -> str:
 
 
 @dataclass(frozen=True)
-class PAENetConfig:
-    """Structure of a PAENet (or of its baseline, with ``pae=False``).
+class PAENetStructure:
+    """A PAENet's structure: everything in its config except the two counts the training
+    set gives (:class:`PAENetConfig` adds ``num_classes`` and ``num_attributes``). The one
+    definition of these fields, their defaults and their checks: the trainer's ``model``
+    section (:class:`paenet.train.config.ModelConfig`) inherits it too. What each part
+    computes: ``docs/model.md``.
 
     Attributes:
-        num_classes: identities in the training set (size of the identity classifier).
         backbone: ``"resnet50"`` (the paper's) or ``"resnet18"`` (CPU runs and tests).
         pretrained: ``"imagenet"`` (torchvision weights from the local torch cache),
             ``"none"`` (random initialisation) or a path to a torchvision state dict.
         modality_specific_stages: how many of the stages ``STAGES`` have one copy per
             modality (0 = fully shared, 1 = the stem, the paper's setting, ... 5 = none shared).
         gem_p: GeM pooling exponent (fixed, not learned).
-        num_attributes: attribute count n (the schema's by default).
         pae: progressive attribute embedding on/off (off = the baseline identity path).
         aal: attribute-based auxiliary learning on/off (training-only loss branch).
         aal_gates: which gates AAL reads when ``pae``: ``"fed"`` (the paper's: the gates
@@ -131,12 +133,10 @@ class PAENetConfig:
         attention_dropout: dropout inside the attention (0 = deterministic).
     """
 
-    num_classes: int
     backbone: BackboneName = "resnet50"
     pretrained: str = "imagenet"
     modality_specific_stages: int = 1
     gem_p: float = 3.0
-    num_attributes: int = NUM_ATTRIBUTES
     pae: bool = True
     aal: bool = True
     aal_gates: AALGates = "fed"
@@ -153,8 +153,6 @@ class PAENetConfig:
     attention_dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {self.num_classes}")
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if not self.pretrained:
@@ -166,8 +164,6 @@ class PAENetConfig:
             )
         if self.gem_p <= 0:
             raise ValueError(f"gem_p must be > 0, got {self.gem_p}")
-        if self.num_attributes < 1:
-            raise ValueError(f"num_attributes must be >= 1, got {self.num_attributes}")
         if self.aal_gates not in AAL_GATES:
             raise ValueError(f"aal_gates must be one of {AAL_GATES}, got {self.aal_gates!r}")
         for name in ("d_model", "num_heads", "ffn_dim", "aal_dim", "attribute_head_dim"):
@@ -179,6 +175,28 @@ class PAENetConfig:
             )
         if not 0.0 <= self.attention_dropout < 1.0:
             raise ValueError(f"attention_dropout must be in [0, 1), got {self.attention_dropout}")
+
+
+@dataclass(frozen=True)
+class PAENetConfig(PAENetStructure):
+    """Structure of a PAENet (or of its baseline, with ``pae=False``): the fields of
+    :class:`PAENetStructure` and the two counts below.
+
+    Attributes:
+        num_classes: identities in the training set (size of the identity classifier);
+            required, by keyword.
+        num_attributes: attribute count n (the schema's by default).
+    """
+
+    num_classes: int = field(kw_only=True)
+    num_attributes: int = NUM_ATTRIBUTES
+
+    def __post_init__(self) -> None:
+        if self.num_classes < 1:
+            raise ValueError(f"num_classes must be >= 1, got {self.num_classes}")
+        super().__post_init__()
+        if self.num_attributes < 1:
+            raise ValueError(f"num_attributes must be >= 1, got {self.num_attributes}")
 
     @classmethod
     def for_ablation(cls, row: str, num_classes: int, **overrides: Any) -> PAENetConfig:
@@ -200,5 +218,10 @@ class PAENetConfig:
         return None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-data form, for saving the resolved config next to a run."""
-        return asdict(self)
+        """Plain-data form, for saving the resolved config next to a run (a checkpoint's
+        ``model_config``). The keys keep the order checkpoints have always had:
+        ``num_classes`` first, ``num_attributes`` right after ``gem_p``."""
+        values = asdict(self)
+        order = ["num_classes", *(f.name for f in fields(PAENetStructure))]
+        order.insert(order.index("gem_p") + 1, "num_attributes")
+        return {name: values[name] for name in order}

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from paenet.attributes import is_known
+
 
 class AttributeEncoder(nn.Module):
     """Attribute projection: (B, n) values -> tokens (B, n, d) and f_a (B, d).
@@ -43,7 +45,7 @@ class AttributeEncoder(nn.Module):
                 f"attributes must be (B, {self.num_attributes}), got {tuple(attributes.shape)}"
             )
         values = attributes.to(self.values.dtype)
-        known = (values >= 0).unsqueeze(-1)
+        known = is_known(values).unsqueeze(-1)
         p = values.clamp(0.0, 1.0).unsqueeze(-1)
         tokens = p * self.values[1] + (1.0 - p) * self.values[0]
         tokens = torch.where(known, tokens, self.unknown.expand_as(tokens))

@@ -11,6 +11,7 @@ import logging
 import torch
 from torch import Tensor, nn
 
+from paenet.attributes import LabelValue
 from paenet.model.attribute_heads import AttributeAuxiliaryLearning, AttributeRecognitionHead
 from paenet.model.backbone import TwoStreamResNet
 from paenet.model.config import AttributeSource, PAENetConfig, resolve_attribute_source
@@ -128,7 +129,7 @@ class PAENet(nn.Module):
         if self.pae is not None and self.config.aal_gates == "label_free":
             unknown = torch.full(
                 (feature_map.shape[0], self.config.num_attributes),
-                -1.0,
+                float(LabelValue.UNKNOWN),
                 device=feature_map.device,
             )
             gates = self.pae.gates(feature_map, unknown)

@@ -22,6 +22,8 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import expit
 
+from paenet.attributes import is_known
+
 BINS = 10
 MIN_LABELLED = 8
 """Fewer labelled identities of an attribute than this (or only one of its values): that
@@ -127,13 +129,13 @@ def calibrate(
     logits: np.ndarray, labels: np.ndarray, keys: Sequence[str], held_out: str, seed: int = 0
 ) -> Calibration:
     """Fit one temperature per attribute on ``logits`` ``[N, n]`` against ``labels``
-    ``[N, n]`` (0, 1, or -1 = unknown, ignored). ``seed`` draws the cross-fitting halves."""
+    ``[N, n]`` (0, 1, or ``LabelValue.UNKNOWN`` = -1, ignored). ``seed`` draws the cross-fitting halves."""
     logits = np.asarray(logits, dtype=np.float64)
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
     out = []
     for j, key in enumerate(keys):
-        known = labels[:, j] >= 0
+        known = is_known(labels[:, j])
         z, y = logits[known, j], labels[known, j].astype(np.float64)
         before = expected_calibration_error(expit(z), y) if z.size else float("nan")
         if z.size < MIN_LABELLED or len(np.unique(y)) < 2:

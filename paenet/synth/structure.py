@@ -4,8 +4,9 @@ The full-scale stand-in copies the real dataset image for image. Those facts com
 from the dataset authors' evaluation files (``rand_perm_cam.mat``: one ``(10, n)``
 matrix per camera and id, ``n`` = that id's image count; ``train_id.mat``;
 ``test_id.mat``) and are bundled as ``sysu_structure.json`` so that the package
-never reads ``../shared`` at run time. :func:`build_structure_from_reference`
-rebuilds the JSON from the ``.mat`` files; a test checks the two agree.
+never needs those files at run time. :func:`build_structure_from_reference`
+rebuilds the JSON from the ``.mat`` files; a test checks that the two agree (when the
+files are beside the checkout).
 
 The real ``exp/val_id.txt`` is not among those files, but the data pins it down:
 513 ids have images, 511 of them in two or more cameras, and exactly 491 in at least
@@ -13,9 +14,11 @@ one visible AND one infrared camera: the dataset's 491 "available" ids. Of those
 296 are train and 96 test, which leaves exactly 99, the size of the real val list;
 train + those 99 then hold 22,258 RGB and 11,909 IR images, the published train+val
 totals. So the stand-in's val ids are those 99 (no random choice is involved) and
-``available`` is the 491 cross-modality ids. Rebuild the bundled file with::
+``available`` is the 491 cross-modality ids. Rebuild the bundled file from a folder
+that holds the three ``.mat`` files (the dataset authors' evaluation code; the same
+``rand_perm_cam.mat`` as ``paenet-export --rand-perm``, ``datasets/README.md``)::
 
-    python -m paenet.synth.structure ../shared/reference/sysu-mm01-official
+    python -m paenet.synth.structure DIR
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from paenet.atomic import atomic_open
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.paths import SYNTHETIC_MARKER
 from paenet.data.records import Modality
@@ -264,15 +265,10 @@ def _render_all(
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
-    """Write ``path`` atomically: a hidden ``.part`` file in the same folder, then rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}{_PART}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """Write ``path`` atomically: a hidden ``.NAME.PID.part`` file in the same folder, then
+    rename (:mod:`paenet.atomic`)."""
+    with atomic_open(path, "wb", suffix=_PART) as fh:
+        fh.write(data)
 
 
 def _write_json(path: Path, doc: object) -> None:

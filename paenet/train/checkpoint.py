@@ -24,9 +24,9 @@ dict:
 Files: ``RUN_DIR/checkpoints/last.pt`` (every ``checkpoint_every`` epochs), ``final.pt`` (the model after the
 last epoch: the selected model unless a validation split picked ``best.pt``).
 
-A write goes to ``.NAME.PID.tmp`` beside the file and is renamed over it only when
-complete: a killed or failed write never leaves a half-written checkpoint. A failed
-write (e.g. a full disk) removes its temporary file and raises
+A write goes to ``.NAME.PID.tmp`` beside the file (:mod:`paenet.atomic`) and is renamed
+over it only when complete: a killed or failed write never leaves a half-written
+checkpoint. A failed write (e.g. a full disk) removes its temporary file and raises
 :class:`CheckpointWriteError`; a killed one leaves it, and
 :func:`remove_stale_temporaries` removes it at the run's next start once its process is
 gone.
@@ -38,7 +38,6 @@ import errno
 import logging
 import os
 import pickle
-import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -46,6 +45,7 @@ from typing import Any
 import torch
 
 import paenet
+from paenet.atomic import atomic_open, temporary_pid
 from paenet.model import PAENet, PAENetConfig
 
 log = logging.getLogger(__name__)
@@ -100,15 +100,10 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **payload}
-    tmp = temporary_path(path)
     try:
-        with open(tmp, "wb") as fh:
+        with atomic_open(path, "wb", fsync=True) as fh:  # removes its temporary on failure
             torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
         cause = _os_error(exc) if isinstance(exc, Exception) else None
         if cause is None:
             raise
@@ -117,14 +112,6 @@ def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
             f"cannot write checkpoint {path}: {_describe(cause)}; the partial file was "
             f"removed, {path.name} is {before}"
         ) from exc
-
-
-def temporary_path(path: Path) -> Path:
-    """Where :func:`save_checkpoint` writes ``path`` first: ``.NAME.PID.tmp`` beside it."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
-_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
 
 
 def _os_error(exc: BaseException) -> OSError | None:
@@ -174,9 +161,10 @@ def remove_stale_temporaries(directory: Path | str) -> list[Path]:
     if not directory.is_dir():
         return removed
     for tmp in sorted(directory.iterdir()):
-        match = _TEMPORARY.match(tmp.name)
-        if match is None or not tmp.is_file() or process_alive(int(match["pid"])):
+        parsed = temporary_pid(tmp.name)
+        if parsed is None or not tmp.is_file() or process_alive(parsed[1]):
             continue
+        name, pid = parsed
         size = tmp.stat().st_size
         try:
             tmp.unlink()
@@ -187,8 +175,8 @@ def remove_stale_temporaries(directory: Path | str) -> list[Path]:
             "removed %s (%.1f MB): an interrupted write of %s by process %s, which is gone",
             tmp,
             size / 1e6,
-            match["name"],
-            match["pid"],
+            name,
+            pid,
         )
     return removed
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from paenet.losses import LossConfig
-from paenet.model.config import BACKBONES, AALGates
+from paenet.model.config import PAENetStructure
 
 PaeFeed = Literal["gt", "predicted", "mix"]
 AmpMode = Literal["auto", "bf16", "fp16", "off"]
@@ -132,34 +132,11 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    """The network's structure: :class:`paenet.model.PAENetConfig` without ``num_classes``
-    and ``num_attributes`` (taken from the training set). See that class for each field."""
-
-    backbone: str = "resnet50"
-    pretrained: str = "imagenet"
-    modality_specific_stages: int = 1
-    gem_p: float = 3.0
-    pae: bool = True
-    aal: bool = True
-    aal_gates: AALGates = "fed"
-    emb1: bool = True
-    emb2: bool = True
-    emb3: bool = True
-    attribute_head: bool = True
-    d_model: int = 256
-    num_heads: int = 8
-    ffn_dim: int = 1024
-    aal_dim: int = 256
-    attribute_head_dim: int = 512
-    attribute_head_norm: bool = True
-    attention_dropout: float = 0.0
-
-    def __post_init__(self) -> None:
-        _check(
-            self.backbone in BACKBONES,
-            f"model.backbone must be one of {list(BACKBONES)}, got {self.backbone!r}",
-        )
+class ModelConfig(PAENetStructure):
+    """The network's structure (inherited from :class:`paenet.model.config.PAENetStructure`,
+    one definition of its names, defaults and checks): :class:`paenet.model.PAENetConfig`
+    without ``num_classes`` and ``num_attributes``, which the training set gives. See
+    that class for each field."""
 
 
 @dataclass(frozen=True)

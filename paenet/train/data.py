@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from paenet.atomic import atomic_path, write_text_atomic
 from paenet.data.images import BadImage
 from paenet.data.records import Modality
 from paenet.data.scan import bad_paths, scan_images
@@ -205,9 +205,8 @@ class DecodedCache:
                 pass
             log.warning("decoded cache %s does not match this training set; rebuilding", path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        out = np.memmap(tmp, dtype=np.uint8, mode="w+", shape=cache.shape)
-        try:
+        with atomic_path(path) as tmp:  # renamed to ``path`` once complete
+            out = np.memmap(tmp, dtype=np.uint8, mode="w+", shape=cache.shape)
 
             def load(i: int) -> None:
                 out[i] = prepare(decode(images.paths[i], images.root), size, pad)
@@ -222,13 +221,7 @@ class DecodedCache:
                 ):
                     pass
             out.flush()
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        tmp_meta = meta_path.with_name(f".{meta_path.name}.{os.getpid()}.tmp")
-        tmp_meta.write_text(json.dumps(meta))
-        os.replace(tmp_meta, meta_path)
+        write_text_atomic(meta_path, json.dumps(meta))
         log.info("decoded cache written: %s (%d images)", path, len(images))
         return cache
 

@@ -24,6 +24,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 import paenet
+from paenet.atomic import write_text_atomic
 from paenet.model import PAENetConfig
 from paenet.train import distributed as D
 from paenet.train.checkpoint import (
@@ -37,7 +38,7 @@ from paenet.train.checkpoint import (
 from paenet.train.config import SECTIONS, RunConfig, to_dict
 from paenet.train.data import DecodedCache, TrainDataset, build_loader, load_train_images
 from paenet.train.health import COLLAPSE_RELATIVE_STD
-from paenet.train.logs import RunLog, plot_metrics, write_text_atomic
+from paenet.train.logs import RunLog, plot_metrics
 from paenet.train.sampler import CrossModalitySampler
 from paenet.train.steps import (
     amp_dtype,

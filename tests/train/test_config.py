@@ -103,31 +103,82 @@ def test_unknown_key_in_a_file_lists_the_valid_keys(tmp_path):
     assert len(valid_keys()) == len(set(valid_keys()))
 
 
-def test_model_section_mirrors_the_model_config():
-    model = {f.name for f in fields(ModelConfig)}
-    # num_classes and num_attributes come from the training set, everything else from here
-    assert model == {f.name for f in fields(PAENetConfig)} - {"num_classes", "num_attributes"}
+#: A valid value other than the default for every field of the network's structure.
+OTHER_MODEL_VALUES = {
+    "backbone": "resnet18",
+    "pretrained": "none",
+    "modality_specific_stages": 2,
+    "gem_p": 4.0,
+    "pae": False,
+    "aal": False,
+    "aal_gates": "label_free",
+    "emb1": False,
+    "emb2": False,
+    "emb3": False,
+    "attribute_head": False,
+    "d_model": 128,
+    "num_heads": 4,
+    "ffn_dim": 512,
+    "aal_dim": 128,
+    "attribute_head_dim": 256,
+    "attribute_head_norm": False,
+    "attention_dropout": 0.1,
+}
 
 
-def test_mirrored_sections_keep_the_library_defaults():
-    """The run config repeats the model's and the losses' fields; a default changed on one
-    side only would make `paenet-train` train something other than the library's recipe."""
+def test_every_network_field_is_a_model_key_that_reaches_the_network_and_round_trips():
+    """The ``model`` section is the network's config without the two counts the training
+    set gives: each field is settable as ``--set model.X``, survives the saved
+    ``config.yaml`` (what ``--resume`` reads back) and reaches the built PAENetConfig,
+    whose ``to_dict`` (a checkpoint's ``model_config``) reads back to the same config."""
+    from paenet.train.checkpoint import model_config_from_dict
+    from paenet.train.engine import model_config_for
+    from paenet.train.presets import apply
+
+    network = [
+        f.name for f in fields(PAENetConfig) if f.name not in ("num_classes", "num_attributes")
+    ]
+    assert [k.removeprefix("model.") for k in valid_keys() if k.startswith("model.")] == network
+    assert sorted(OTHER_MODEL_VALUES) == sorted(network)
+    for name, value in OTHER_MODEL_VALUES.items():
+        text = value if isinstance(value, str) else yaml.safe_dump(value).split("\n")[0]
+        config = resolve("smoke", None, [f"model.{name}={text}"])
+        assert getattr(config.model, name) == value != getattr(ModelConfig(), name), name
+        saved = yaml.safe_load(yaml.safe_dump(to_dict(config), sort_keys=False))
+        assert saved["model"][name] == value
+        assert apply(RunConfig(preset=saved["preset"]), saved, "saved") == config, name
+        net = model_config_for(config, num_classes=7, num_attributes=5)
+        assert (getattr(net, name), net.num_classes, net.num_attributes) == (value, 7, 5)
+        assert model_config_from_dict(net.to_dict()) == net
+
+
+def test_the_default_sections_build_the_library_defaults():
+    """`paenet-train` with the default ``model`` and ``loss`` sections trains the
+    library's own recipe (its network and its losses)."""
     from paenet.losses import LossConfig
-    from paenet.train.config import LossSettings
+    from paenet.train.engine import model_config_for
+    from paenet.train.steps import loss_config
 
-    for mirror, source, own in (
-        (ModelConfig, PAENetConfig, {"num_classes", "num_attributes"}),
-        (LossSettings, LossConfig, set()),
-    ):
-        ours = {f.name: f.default for f in fields(mirror)}
-        for f in fields(source):
-            if f.name in own:
-                continue
-            assert f.name in ours, f"{mirror.__name__} lacks {f.name}"
-            assert ours[f.name] == f.default, (
-                f"{mirror.__name__}.{f.name} defaults to {ours[f.name]!r}, "
-                f"{source.__name__} to {f.default!r}"
-            )
+    built = model_config_for(RunConfig(), num_classes=3, num_attributes=8)
+    assert built == PAENetConfig(num_classes=3, num_attributes=8)
+    assert loss_config(RunConfig().loss) == LossConfig()
+
+
+def test_a_checkpoints_model_config_keeps_its_key_order():
+    """``model_config`` in a checkpoint is written in the order it always had."""
+    assert list(PAENetConfig(num_classes=3).to_dict()) == [
+        "num_classes", "backbone", "pretrained", "modality_specific_stages", "gem_p",
+        "num_attributes", "pae", "aal", "aal_gates", "emb1", "emb2", "emb3",
+        "attribute_head", "d_model", "num_heads", "ffn_dim", "aal_dim",
+        "attribute_head_dim", "attribute_head_norm", "attention_dropout",
+    ]  # fmt: skip
+
+
+def test_an_invalid_network_value_is_a_config_error_naming_the_key():
+    with pytest.raises(ConfigError, match=r"model\.gem_p must be > 0"):
+        resolve("smoke", None, ["model.gem_p=0"])
+    with pytest.raises(ConfigError, match=r"model\.d_model \(250\) must be divisible"):
+        resolve("smoke", None, ["model.d_model=250"])
 
 
 def test_a_loss_weight_the_losses_refuse_is_a_config_error():

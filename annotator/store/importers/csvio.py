@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +33,7 @@ from annotator.store.models import (
     Source,
 )
 from annotator.store.services.common import dataset_row
+from paenet.atomic import atomic_open
 from paenet.attributes import ATTRIBUTE_KEYS, parse_value
 
 SYNTH_FILE = "synth_attributes.csv"
@@ -104,16 +103,10 @@ def export_csv(session: Session, path: Path | str, dataset: str | None = None) -
     rows.sort(key=lambda r: (r[0], r[1], r[2], ATTRIBUTE_KEYS.index(r[3]), r[4], r[5]))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(CSV_COLUMNS)
-            w.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(CSV_COLUMNS)
+        w.writerows(rows)
     return len(rows)
 
 

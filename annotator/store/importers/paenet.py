@@ -7,7 +7,7 @@ stored per camera (``camera = N``); when every camera that has the person agrees
 the value is also stored identity-wide (camera 0). Cross-camera disagreements stay
 as per-camera values and are listed in the report.
 
-Polarity assumed (``shared/reference/paenet-attribute-release/README.md``): row value
+Polarity assumed (``docs/attributes.md``, "The published PAENet label files"): row value
 1 = the schema's value 1 for every row (female, long hair, glasses, short sleeves,
 dress or skirt, long lower body, backpack, satchel). Rows 3 and 4 are only weakly
 supported by the data; ``flip=("sleeve_length",)`` inverts an attribute on import.
