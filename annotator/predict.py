@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from annotator.store.db import Store
 from annotator.store.models import IDENTITY_WIDE, Dataset, Identity, Image, Label, Source
-from annotator.store.services.common import dataset_row
+from annotator.store.services.lookups import dataset_row
 from annotator.store.services.suggestions import SuggestionRow, write_suggestions
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.errors import DatasetError

@@ -121,8 +121,8 @@ def _label_all(
 ) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Label every identity of ``truth`` with today's keys through the page's key service
     (reading first what the page would show), and count the earlier scheme's keys."""
-    from annotator.store.services.common import identity_row
-    from annotator.store.services.labels import get_identity
+    from annotator.store.services.label_reads import get_identity
+    from annotator.store.services.lookups import identity_row
     from annotator.store.services.suggestions import shown_values, suggestions_of
     from annotator.views.key_queue import Cursor, apply_keys
     from paenet.attributes import ATTRIBUTE_KEYS

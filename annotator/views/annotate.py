@@ -20,16 +20,14 @@ import streamlit as st
 from annotator import runtime
 from annotator.components.keys.shortcuts import HELP, flip_key, unknown_key
 from annotator.store.errors import StaleVersionError, StoreError, UnknownIdentityError
-from annotator.store.services.common import IdentityView, dataset_row
-from annotator.store.services.labels import (
+from annotator.store.services.label_reads import get_identity, history, labels_seen_by
+from annotator.store.services.label_writes import (
     AcceptSuggestions,
     apply_key_batch,
-    get_identity,
-    history,
-    labels_seen_by,
     set_label,
     undo_last,
 )
+from annotator.store.services.lookups import dataset_row
 from annotator.store.services.queue import (
     ProgressReport,
     Status,
@@ -38,6 +36,7 @@ from annotator.store.services.queue import (
     progress,
     statuses,
 )
+from annotator.store.services.records import IdentityView
 from annotator.store.services.suggestions import (
     Suggested,
     UsualValue,

@@ -25,8 +25,8 @@ from annotator.store.faults import display_url
 from annotator.store.importers.common import ImportReport, SourceExistsError, UnknownIdsError
 from annotator.store.importers.csvio import CSV_COLUMNS, export_csv
 from annotator.store.importers.run import ImportFormat, ImportOptions, run_import
-from annotator.store.services.common import DatasetInfo
 from annotator.store.services.datasets import register_dataset
+from annotator.store.services.records import DatasetInfo
 from annotator.views.common import choose_dataset, datasets
 from annotator.views.data_export import render_export
 from annotator.views.data_predict import render_predict

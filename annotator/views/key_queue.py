@@ -18,8 +18,8 @@ from sqlalchemy.exc import OperationalError
 from annotator.components.keys.shortcuts import Action, Nav, action
 from annotator.store.db import Store
 from annotator.store.errors import StaleVersionError, StoreError
-from annotator.store.services.common import identity_row
-from annotator.store.services.labels import AcceptSuggestions, Flip, KeyStep, apply_key_batch
+from annotator.store.services.label_writes import AcceptSuggestions, Flip, KeyStep, apply_key_batch
+from annotator.store.services.lookups import identity_row
 from annotator.store.services.queue import neighbour, next_identity
 from annotator.store.services.suggestions import next_least_confident
 

@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from annotator.store.db import open_store
-from annotator.store.services.labels import get_identity, history, set_label
+from annotator.store.services.label_reads import get_identity, history
+from annotator.store.services.label_writes import set_label
 from annotator.text import plain
 from paenet.attributes import ATTRIBUTE_KEYS
 from tests.conftest import REPO_ROOT

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from annotator.store.db import open_store
-from annotator.store.services.labels import get_identity, history
+from annotator.store.services.label_reads import get_identity, history
 from paenet.attributes import ATTRIBUTE_KEYS, ATTRIBUTES
 from tests.annotator.server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
@@ -34,7 +34,7 @@ BURST = """(keys) => {
 
 def _usual(store) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """The dataset's usual value of each attribute (what a digit flips away from)."""
-    from annotator.store.services.common import dataset_row
+    from annotator.store.services.lookups import dataset_row
     from annotator.store.services.suggestions import usual_values
 
     with store.read() as s:

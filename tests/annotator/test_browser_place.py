@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 
 from annotator.store.db import open_store
-from annotator.store.services.labels import get_identity
+from annotator.store.services.label_reads import get_identity
 from tests.annotator.server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 from tests.annotator.test_browser import JS_STATE, _settle, _usual, _wait_for
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from annotator.store.db import open_store
-from annotator.store.services.labels import get_identity
+from annotator.store.services.label_reads import get_identity
 from annotator.store.services.suggestions import SuggestionRow, write_suggestions
 from paenet.attributes import ATTRIBUTE_KEYS
 from tests.annotator.server import CHROMIUM, CHROMIUM_ARGS, streamlit_server

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from annotator.cli_export import main
-from annotator.store.services.labels import decide, get_identity, set_label, set_labels
+from annotator.store.services.label_reads import get_identity
+from annotator.store.services.label_writes import decide, set_label, set_labels
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.manifest import MANIFEST_FILE, load_manifest
 from paenet.data.manifest_build import read_dataset

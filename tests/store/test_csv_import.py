@@ -13,7 +13,8 @@ from annotator.store.db import Store
 from annotator.store.errors import ImportFormatError, StaleVersionError
 from annotator.store.importers.csvio import CSV_COLUMNS, import_csv
 from annotator.store.models import Annotator, HistoryEntry, Label, Source
-from annotator.store.services.labels import get_identity, history, set_label
+from annotator.store.services.label_reads import get_identity, history
+from annotator.store.services.label_writes import set_label
 
 HEADER = ",".join(CSV_COLUMNS)
 GOOD = [

@@ -17,7 +17,8 @@ from annotator.store.importers.csvio import export_csv, import_csv, import_synth
 from annotator.store.importers.paenet import import_paenet_mat, import_paenet_xlsx
 from annotator.store.services.agreement import agreement
 from annotator.store.services.datasets import register_dataset
-from annotator.store.services.labels import decide, get_identity, set_label
+from annotator.store.services.label_reads import get_identity
+from annotator.store.services.label_writes import decide, set_label
 from annotator.store.services.queue import conflicts
 
 

@@ -34,7 +34,7 @@ from annotator.store.models import (
     Label,
     Source,
 )
-from annotator.store.services.common import dataset_row
+from annotator.store.services.lookups import dataset_row
 from paenet.attributes import ATTRIBUTE_KEYS, parse_value
 
 SYNTH_FILE = "synth_attributes.csv"

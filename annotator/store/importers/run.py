@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from annotator.store.importers.common import ImportReport
 from annotator.store.importers.csvio import import_csv, import_synth
 from annotator.store.importers.paenet import import_paenet_mat, import_paenet_xlsx
-from annotator.store.services.common import validate_attribute
+from annotator.store.services.validation import validate_attribute
 from paenet.attributes import LabelValue
 
 

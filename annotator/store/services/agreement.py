@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotator.store.models import IDENTITY_WIDE, Identity, Label, Source
-from annotator.store.services.common import dataset_row, source_row
+from annotator.store.services.lookups import dataset_row, source_row
 from paenet.attributes import ATTRIBUTE_KEYS
 
 MIN_KAPPA_ITEMS = 10

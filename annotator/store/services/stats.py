@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotator.store.models import IDENTITY_WIDE, Annotator, HistoryEntry, Identity, Label, Source
-from annotator.store.services.common import dataset_row
+from annotator.store.services.lookups import dataset_row
 from paenet.attributes import ATTRIBUTE_KEYS
 
 ALL_IDENTITIES = "all identities"

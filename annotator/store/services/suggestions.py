@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from annotator.store.errors import StoreError
 from annotator.store.models import IDENTITY_WIDE, Identity, Label, Source, Suggestion
-from annotator.store.services.common import dataset_row, validate_attribute
+from annotator.store.services.lookups import dataset_row
 from annotator.store.services.names import validate_slug
+from annotator.store.services.validation import validate_attribute
 from paenet.attributes import ATTRIBUTE_KEYS
 
 MODEL_KIND = "model"
@@ -318,7 +319,7 @@ def next_least_confident(
 ) -> int | None:
     """The least confident identity (:func:`least_confident`) that ``annotator`` has not
     fully labelled, other than ``current`` (within ``split`` when given); None when none."""
-    from annotator.store.services.common import annotator_source_name
+    from annotator.store.services.annotators import annotator_source_name
 
     ds = dataset_row(session, dataset)
     own_src = select(Source.id).where(Source.name == annotator_source_name(annotator))
