@@ -26,7 +26,7 @@ from common import REPO, structure_tree, summary_ms, timed
 from sqlalchemy import text
 
 from annotator.store.db import open_store
-from annotator.store.importers.paenet import import_paenet_mat, import_paenet_xlsx
+from annotator.store.importers.published_paenet import import_paenet_mat, import_paenet_xlsx
 from annotator.store.services.datasets import register_dataset
 from annotator.store.services.label_reads import get_identity
 from annotator.store.services.label_writes import set_label, set_labels

@@ -143,7 +143,11 @@ def _save_override(
     """Save a per-camera override; a control that reports the value already stored (a
     freshly drawn control during fast reruns reports "none") saves nothing."""
     choice = st.session_state.get(key)
-    value = None if choice in (None, "identity") else {"0": 0, "1": 1, "?": -1}[choice]
+    value = (
+        None
+        if choice in (None, "identity")
+        else {"0": 0, "1": 1, "?": int(LabelValue.UNKNOWN)}[choice]
+    )
     if value != current:
         _save(dataset, pid, attribute, value, camera)
 
@@ -435,7 +439,7 @@ def _overrides(view: IdentityView, dataset: str, kind: str, who: str | None) -> 
                     "1": a.value1,
                     "?": "unknown",
                 }[o],
-                default={None: "identity", 0: "0", 1: "1", -1: "?"}[current],
+                default={None: "identity", 0: "0", 1: "1", LabelValue.UNKNOWN: "?"}[current],
                 key=key,
                 on_change=_save_override,
                 args=(dataset, view.pid, attr.key, cam, key, current),

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from annotator.store.db import Store
 from annotator.store.errors import StaleVersionError, UnknownDatasetError, UnknownSourceError
-from annotator.store.importers.csvio import SYNTH_FILE, import_synth
-from annotator.store.importers.paenet import import_paenet_mat, import_paenet_xlsx
+from annotator.store.importers.published_paenet import import_paenet_mat, import_paenet_xlsx
+from annotator.store.importers.synth_truth import SYNTH_FILE, import_synth
 from annotator.store.models import Identity
 from annotator.store.services.agreement import agreement
 from annotator.store.services.label_reads import get_identity

@@ -123,22 +123,6 @@ def set_labels(
     ``build_on_own``, a version that moved on only through this annotator's own saves
     is not a conflict: the change builds on the current version.
     """
-    iid, who, src, version = _begin_change(session, dataset, pid, values, annotator,
-                                           expected_version, build_on_own)  # fmt: skip
-    return _write_labels(session, iid, label_camera(camera), src, who, values, version)
-
-
-def _begin_change(
-    session: Session,
-    dataset: str,
-    pid: int,
-    values: Mapping[str, int | None],
-    annotator: str,
-    expected_version: int,
-    build_on_own: bool = False,
-) -> tuple[int, int, int, int]:
-    """Check ``values``, then take the identity's next version for ``annotator``'s change
-    (:func:`_bump`): ``(identity id, annotator id, their source's id, new version)``."""
     for key, value in values.items():
         validate_attribute(key)
         if value is not None:
@@ -146,7 +130,7 @@ def _begin_change(
     iid = identity_id(session, dataset, pid)
     who, src = annotator_ids(session, annotator)
     version = _bump(session, iid, dataset, pid, expected_version, who if build_on_own else None)
-    return iid, who, src, version
+    return _write_labels(session, iid, label_camera(camera), src, who, values, version)
 
 
 @dataclass(frozen=True)
@@ -355,8 +339,12 @@ def decide(
 ) -> int:  # fmt: skip
     """Record (or clear) the final value of an attribute after review (the parameters
     of :func:`set_label`)."""
-    iid, who, _, version = _begin_change(session, dataset, pid, {attribute: value}, annotator,
-                                         expected_version)  # fmt: skip
+    validate_attribute(attribute)
+    if value is not None:
+        validate_value(value)
+    iid = identity_id(session, dataset, pid)
+    who, _ = annotator_ids(session, annotator)
+    version = _bump(session, iid, dataset, pid, expected_version)
     key = (Decision.identity_id == iid, Decision.attribute == attribute,
            Decision.camera == camera)  # fmt: skip
     old = session.scalar(select(Decision.value).where(*key))

@@ -4,7 +4,7 @@ A model is a label source of kind ``model`` (one per dataset and checkpoint run,
 ``paenet-predict --source``). Its values live in the ``suggestions`` table, never in
 ``labels``: agreement, review, decisions and the export's default policy only ever see
 people's and imports' labels. A suggestion becomes a label when a person accepts it
-(the ``Enter`` key, :class:`~annotator.store.services.labels.AcceptSuggestions`): the label
+(the ``Enter`` key, :class:`~annotator.store.services.label_writes.AcceptSuggestions`): the label
 is then that person's, and its history row notes the model source and checkpoint.
 
 Re-running ``paenet-predict`` under the same source name replaces that source's

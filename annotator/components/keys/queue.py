@@ -1,7 +1,8 @@
 """Applying the Annotate page's queued key presses, in order (no Streamlit here).
 
 Label and undo keys act on the identity under the cursor; consecutive ones are applied
-as one batch in one transaction (:func:`~annotator.store.services.labels.apply_key_batch`).
+as one batch in one transaction
+(:func:`~annotator.store.services.label_writes.apply_key_batch`).
 Navigation keys move the cursor, so ``1 2 3 N 4`` labels three attributes on this
 identity and one on the next needing work. A conflict with another person's change
 stops the queue: the keys after it are dropped and the message says how many.
@@ -28,10 +29,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Cursor:
-    """The identity keys act on, and the version its saves build on."""
+    """Where the keys act."""
 
     pid: int
+    """The identity under the cursor."""
     version: int
+    """The identity's version the next save builds on (its conflict check)."""
 
 
 @dataclass(frozen=True)
