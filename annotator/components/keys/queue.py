@@ -29,12 +29,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Cursor:
-    """Where the keys act."""
+    """The identity keys act on, and the version its saves build on."""
 
     pid: int
-    """The identity under the cursor."""
     version: int
-    """The identity's version the next save builds on (its conflict check)."""
 
 
 @dataclass(frozen=True)
