@@ -12,7 +12,7 @@ from annotator.defaults import ensure_registered
 from annotator.gate import password_gate, run_guarded
 from annotator.icon import tab_icon
 from annotator.store.errors import StoreError
-from annotator.store.services.common import canonical_annotator
+from annotator.store.services.annotators import canonical_annotator
 from annotator.text import plain
 from annotator.views import annotate, data, review, stats
 

@@ -123,7 +123,7 @@ def cmd_import(store: Store, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_export(store: Store, args: argparse.Namespace, out: TextIO) -> int:
-    from annotator.store.importers.csvio import export_csv
+    from annotator.export.csv_labels import export_csv
 
     with store.read() as s:
         n = export_csv(s, args.out, args.dataset)

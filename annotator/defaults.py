@@ -15,7 +15,7 @@ from pathlib import Path
 
 from annotator.config import AppConfig
 from annotator.store.db import Store
-from annotator.store.importers.csvio import SYNTH_FILE, import_synth
+from annotator.store.importers.synth_truth import SYNTH_FILE, import_synth
 from annotator.store.services.datasets import list_datasets, register_dataset
 from paenet.data.kinds import FOLDERS
 from paenet.synth import INFO_FILE

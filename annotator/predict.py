@@ -28,9 +28,9 @@ from sqlalchemy import select
 
 from annotator.store.db import Store
 from annotator.store.models import IDENTITY_WIDE, Dataset, Identity, Image, Label, Source
-from annotator.store.services.common import dataset_row
+from annotator.store.services.lookups import dataset_row
 from annotator.store.services.suggestions import SuggestionRow, write_suggestions
-from paenet.attributes import ATTRIBUTE_KEYS
+from paenet.attributes import ATTRIBUTE_KEYS, LabelValue
 from paenet.data.errors import DatasetError
 from paenet.data.images import header_problem
 from paenet.suggest.calibration import Calibration, calibrate, uncalibrated
@@ -120,7 +120,7 @@ def _check_headers(root: Path, images: Sequence[PredictImage], workers: int = 8)
 
 def _identity_labels(store: Store, dataset: str, source: str, pids: Sequence[int]) -> np.ndarray:
     """int ``[len(pids), 8]`` of ``source``'s identity-wide labels (-1 where none)."""
-    out = np.full((len(pids), len(ATTRIBUTE_KEYS)), -1, dtype=np.int64)
+    out = np.full((len(pids), len(ATTRIBUTE_KEYS)), int(LabelValue.UNKNOWN), dtype=np.int64)
     row = {p: i for i, p in enumerate(pids)}
     col = {k: j for j, k in enumerate(ATTRIBUTE_KEYS)}
     with store.read() as s:
@@ -187,7 +187,7 @@ def _agreed_labels(
             pid, (np.zeros(attrs.shape[1], bool), np.zeros(attrs.shape[1], bool))
         )
         seen[pid] = (ones | (row == 1), zeros | (row == 0))
-    out = np.full((len(pids), attrs.shape[1]), -1, dtype=np.int64)
+    out = np.full((len(pids), attrs.shape[1]), int(LabelValue.UNKNOWN), dtype=np.int64)
     for i, pid in enumerate(pids):
         ones, zeros = seen[pid]
         out[i, ones & ~zeros] = 1

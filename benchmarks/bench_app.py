@@ -37,7 +37,7 @@ def _timed_run(at: AppTest) -> float:
 def _check_keys_saved(db_url: str, title: str, expected: int) -> None:
     """The queued keys were really saved (one history row each), not skipped."""
     from annotator.store.db import open_store
-    from annotator.store.services.labels import history
+    from annotator.store.services.label_reads import history
 
     store = open_store(db_url)
     with store.read() as s:

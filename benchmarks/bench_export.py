@@ -28,7 +28,7 @@ from common import REPO, timed
 
 from annotator.export.run import ExportOptions, run_export
 from annotator.store.db import open_store
-from annotator.store.importers.csvio import import_synth
+from annotator.store.importers.synth_truth import import_synth
 from annotator.store.services.datasets import register_dataset
 from paenet.data.manifest import IMAGES_CSV, IMAGES_PARQUET, load_manifest
 from paenet.data.manifest_build import dataset_protocols, read_dataset

@@ -6,7 +6,7 @@
    ``paenet-predict`` runs): the cross-domain case, a model that never saw RegDB; the
    temperatures are fitted on the SYSU stand-in's identities the model did not train on.
 3. **Label** all of RegDB twice through the same service call the Annotate page's keys
-   trigger (:func:`annotator.views.key_queue.apply_keys`), as a labeller who knows the
+   trigger (:func:`annotator.components.keys.queue.apply_keys`), as a labeller who knows the
    ground truth (the stand-in's ``synth_attributes.csv``) and uses only keys, in today's
    scheme: a digit for each attribute whose truth differs from what the page shows (the
    model's suggestion, or without one the dataset's usual value so far), ``Enter``, ``N``.
@@ -121,10 +121,10 @@ def _label_all(
 ) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Label every identity of ``truth`` with today's keys through the page's key service
     (reading first what the page would show), and count the earlier scheme's keys."""
-    from annotator.store.services.common import identity_row
-    from annotator.store.services.labels import get_identity
+    from annotator.components.keys.queue import Cursor, apply_keys
+    from annotator.store.services.label_reads import get_identity
+    from annotator.store.services.lookups import identity_row
     from annotator.store.services.suggestions import shown_values, suggestions_of
-    from annotator.views.key_queue import Cursor, apply_keys
     from paenet.attributes import ATTRIBUTE_KEYS
 
     pids = sorted(truth)

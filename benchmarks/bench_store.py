@@ -26,9 +26,10 @@ from common import REPO, structure_tree, summary_ms, timed
 from sqlalchemy import text
 
 from annotator.store.db import open_store
-from annotator.store.importers.paenet import import_paenet_mat, import_paenet_xlsx
+from annotator.store.importers.published_paenet import import_paenet_mat, import_paenet_xlsx
 from annotator.store.services.datasets import register_dataset
-from annotator.store.services.labels import get_identity, set_label, set_labels
+from annotator.store.services.label_reads import get_identity
+from annotator.store.services.label_writes import set_label, set_labels
 from annotator.store.services.queue import next_identity, progress
 from paenet.attributes import ATTRIBUTE_KEYS
 

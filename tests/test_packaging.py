@@ -101,7 +101,7 @@ def test_wheel_install_registers_a_dataset_and_saves_a_label(
         [str(bindir / "python"), "-c",
          "import sys\n"
          "from annotator.store.db import open_store\n"
-         "from annotator.store.services.labels import set_label\n"
+         "from annotator.store.services.label_writes import set_label\n"
          "store = open_store(sys.argv[1])\n"
          "with store.write() as s:\n"
          "    set_label(s, 'regdb', 3, 'glasses', 1, 'ann', expected_version=0)\n"

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from paenet.attributes import NUM_ATTRIBUTES
+from paenet.attributes import NUM_ATTRIBUTES, LabelValue
 from paenet.data.manifest import ManifestImage
 from paenet.data.sysu import CAMERAS
 
@@ -35,7 +35,7 @@ def official_arrays(images: Sequence[ManifestImage]) -> dict[int, np.ndarray]:
     unknown: list[str] = []
     for im in images:
         s = im.sample
-        if -1 in im.attributes:
+        if LabelValue.UNKNOWN in im.attributes:
             unknown.append(f"{s.path}")
             continue
         have = per_cam[s.camera].setdefault(s.pid, im.attributes)

@@ -1,4 +1,5 @@
-"""Which label each image gets: decisions, then the chosen sources, with provenance.
+"""Which label each image gets, with provenance: the store's policy
+(:mod:`annotator.store.services.label_policy`) over one dataset's labels.
 
 Per attribute of one image (its identity ``pid``, its ``camera``), in order:
 
@@ -9,9 +10,8 @@ Per attribute of one image (its identity ``pid``, its ``camera``), in order:
    (``source:NAME``). A model's suggestions count only when named, as ``model:NAME``
    (or the model source's bare name); their provenance is ``source:NAME`` like any
    other source's (the run's details say NAME is a model);
-3. without ``sources``: the human annotators' agreed value, by the store's own
-   policy :func:`annotator.store.services.labels.effective_labels` restricted to the
-   annotator sources (``annotators``); imported sources never count unless named;
+3. without ``sources``: the human annotators' agreed value (``annotators``): only the
+   annotator sources agree; imported sources never count unless named;
 4. otherwise unknown (-1): ``unknown``, or ``unknown:conflict`` when annotators disagree.
 
 Everything is read in four queries (dataset, identities, labels, decisions), in
@@ -21,23 +21,19 @@ one short read transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotator.store.errors import StoreError
-from annotator.store.models import IDENTITY_WIDE, Decision, Identity, Label, Source, Suggestion
-from annotator.store.services.common import (
-    ANNOTATOR_SOURCE_PREFIX,
-    IdentityView,
-    dataset_row,
-)
-from annotator.store.services.labels import effective_labels
-from paenet.attributes import ATTRIBUTE_KEYS
+from annotator.store.models import Decision, Identity, Label, Source, Suggestion
+from annotator.store.services.annotators import ANNOTATOR_SOURCE_PREFIX
+from annotator.store.services.label_policy import Basis, ResolvedLabel, resolve_labels
+from annotator.store.services.lookups import dataset_row
+from annotator.store.services.records import IdentityView
 
-UNKNOWN = -1
 ANNOTATORS = "annotators"
 MODEL_PREFIX = "model:"
 
@@ -156,56 +152,20 @@ def check_sources(sources: Sequence[str], known: Mapping[str, str]) -> tuple[str
 def resolve(
     view: IdentityView, camera: int, sources: Sequence[str] | None, annotator_sources: Sequence[str]
 ) -> tuple[tuple[int, ...], tuple[str, ...]]:
-    """The 8 values (0/1/-1) of one image of ``camera`` and their provenance."""
-    values: list[int] = []
-    provenance: list[str] = []
-    agreed: dict[str, int] | None = None
-    for key in ATTRIBUTE_KEYS:
-        if (key, camera) in view.decisions:
-            values.append(view.decisions[(key, camera)])
-            provenance.append("decision:camera")
-            continue
-        if (key, IDENTITY_WIDE) in view.decisions:
-            values.append(view.decisions[(key, IDENTITY_WIDE)])
-            provenance.append("decision:identity")
-            continue
-        if sources is not None:
-            value, prov = _first_source(view, key, camera, sources)
-        else:
-            if agreed is None:
-                humans = {s: view.labels[s] for s in annotator_sources if s in view.labels}
-                agreed = effective_labels(replace(view, labels=humans, decisions={}), camera)
-            value = agreed[key]
-            prov = (
-                ANNOTATORS
-                if value != UNKNOWN
-                else _unknown_kind(view, key, camera, annotator_sources)
-            )
-        values.append(value)
-        provenance.append(prov)
-    return tuple(values), tuple(provenance)
+    """The 8 values (0, 1 or unknown) of one image of ``camera`` and their provenance, by
+    the store's policy (:func:`~annotator.store.services.label_policy.resolve_labels`)."""
+    resolved = resolve_labels(view, camera, sources=sources, agreeing=annotator_sources)
+    return tuple(r.value for r in resolved), tuple(map(_provenance, resolved))
 
 
-def _first_source(
-    view: IdentityView, key: str, camera: int, sources: Sequence[str]
-) -> tuple[int, str]:
-    for src in sources:
-        labels = view.labels.get(src, {})
-        value = labels.get((key, camera))
-        name = src.removeprefix(MODEL_PREFIX)
-        if value is not None and value != UNKNOWN and camera != IDENTITY_WIDE:
-            return value, f"source:{name}:camera"
-        value = labels.get((key, IDENTITY_WIDE))
-        if value is not None and value != UNKNOWN:
-            return value, f"source:{name}"
-    return UNKNOWN, "unknown"
-
-
-def _unknown_kind(view: IdentityView, key: str, camera: int, humans: Sequence[str]) -> str:
-    seen = set()
-    for src in humans:
-        labels = view.labels.get(src, {})
-        value = labels.get((key, camera), labels.get((key, IDENTITY_WIDE)))
-        if value is not None and value != UNKNOWN:
-            seen.add(value)
-    return "unknown:conflict" if len(seen) > 1 else "unknown"
+def _provenance(resolved: ResolvedLabel) -> str:
+    """How a value was reached, in the manifest's words."""
+    if resolved.basis is Basis.AGREED:
+        return ANNOTATORS
+    if resolved.basis in (Basis.SOURCE, Basis.SOURCE_CAMERA):
+        assert resolved.source is not None
+        name = resolved.source.removeprefix(MODEL_PREFIX)
+        return (
+            f"source:{name}:camera" if resolved.basis is Basis.SOURCE_CAMERA else f"source:{name}"
+        )
+    return str(resolved.basis)  # decision:camera, decision:identity, unknown, unknown:conflict

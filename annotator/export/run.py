@@ -35,7 +35,7 @@ from annotator.export.resolve import (
 from annotator.export.unknowns import UnknownLabelsError, summarize_unknowns
 from annotator.store.db import Store
 from annotator.store.faults import public_url
-from paenet.attributes import NUM_ATTRIBUTES
+from paenet.attributes import NUM_ATTRIBUTES, LabelValue
 from paenet.data.manifest import ManifestImage
 from paenet.data.manifest_build import dataset_protocols, read_dataset, split_of_pid
 from paenet.data.manifest_write import write_manifest
@@ -131,7 +131,7 @@ def run_export(
             images = [im for im in images if im.sample.pid not in gone]
     elif options.unknown in ("0", "1"):
         images, filled = _fill(images, int(options.unknown))
-    test_unknowns = sum(v == -1 for im in images for v in im.attributes)
+    test_unknowns = sum(v == LabelValue.UNKNOWN for im in images for v in im.attributes)
     extra = official_files(images) if OFFICIAL_FORMAT in options.formats else {}
     write_manifest(
         options.out,
@@ -193,7 +193,10 @@ def _label_images(ds, labels: DatasetLabels, sources: Sequence[str] | None) -> l
             view = labels.views.get(s.pid)
             if view is None:
                 missing.add(s.pid)
-                cache[key] = ((-1,) * NUM_ATTRIBUTES, ("unknown",) * NUM_ATTRIBUTES)
+                cache[key] = (
+                    (int(LabelValue.UNKNOWN),) * NUM_ATTRIBUTES,
+                    ("unknown",) * NUM_ATTRIBUTES,
+                )
             else:
                 cache[key] = resolve(view, s.camera, sources, humans)
         values, prov = cache[key]
@@ -216,14 +219,15 @@ def _fill(images: list[ManifestImage], value: int) -> tuple[list[ManifestImage],
     out: list[ManifestImage] = []
     n = 0
     for im in images:
-        if -1 not in im.attributes:
+        if LabelValue.UNKNOWN not in im.attributes:
             out.append(im)
             continue
-        vals = tuple(value if v == -1 else v for v in im.attributes)
+        vals = tuple(value if v == LabelValue.UNKNOWN else v for v in im.attributes)
         prov = tuple(
-            f"fill:{value}" if v == -1 else p for v, p in zip(im.attributes, im.provenance)
+            f"fill:{value}" if v == LabelValue.UNKNOWN else p
+            for v, p in zip(im.attributes, im.provenance)
         )
-        n += sum(v == -1 for v in im.attributes)
+        n += sum(v == LabelValue.UNKNOWN for v in im.attributes)
         out.append(ManifestImage(im.sample, im.split, vals, prov))
     return out, n
 

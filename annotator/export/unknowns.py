@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from paenet.attributes import ATTRIBUTE_KEYS
+from paenet.attributes import ATTRIBUTE_KEYS, LabelValue
 from paenet.data.manifest import ManifestImage
 
 FIRST_IDS = 10
@@ -65,12 +65,12 @@ def summarize_unknowns(
     counts: dict[str, dict[str, int]] = {}
     bad: set[int] = set()
     for im in images:
-        if im.sample.pid not in training or -1 not in im.attributes:
+        if im.sample.pid not in training or LabelValue.UNKNOWN not in im.attributes:
             continue
         split = im.split or "all"
         bad.add(im.sample.pid)
         for key, v in zip(ATTRIBUTE_KEYS, im.attributes):
-            if v == -1:
+            if v == LabelValue.UNKNOWN:
                 ids.setdefault(key, {}).setdefault(split, set()).add(im.sample.pid)
                 per = counts.setdefault(key, {})
                 per[split] = per.get(split, 0) + 1

@@ -20,16 +20,14 @@ import streamlit as st
 from annotator import runtime
 from annotator.components.keys.shortcuts import HELP, flip_key, unknown_key
 from annotator.store.errors import StaleVersionError, StoreError, UnknownIdentityError
-from annotator.store.services.common import IdentityView, dataset_row
-from annotator.store.services.labels import (
+from annotator.store.services.label_reads import get_identity, history, labels_seen_by
+from annotator.store.services.label_writes import (
     AcceptSuggestions,
     apply_key_batch,
-    get_identity,
-    history,
-    labels_seen_by,
     set_label,
     undo_last,
 )
+from annotator.store.services.lookups import dataset_row
 from annotator.store.services.queue import (
     ProgressReport,
     Status,
@@ -38,6 +36,7 @@ from annotator.store.services.queue import (
     progress,
     statuses,
 )
+from annotator.store.services.records import IdentityView
 from annotator.store.services.suggestions import (
     Suggested,
     UsualValue,
@@ -144,7 +143,11 @@ def _save_override(
     """Save a per-camera override; a control that reports the value already stored (a
     freshly drawn control during fast reruns reports "none") saves nothing."""
     choice = st.session_state.get(key)
-    value = None if choice in (None, "identity") else {"0": 0, "1": 1, "?": -1}[choice]
+    value = (
+        None
+        if choice in (None, "identity")
+        else {"0": 0, "1": 1, "?": int(LabelValue.UNKNOWN)}[choice]
+    )
     if value != current:
         _save(dataset, pid, attribute, value, camera)
 
@@ -436,7 +439,7 @@ def _overrides(view: IdentityView, dataset: str, kind: str, who: str | None) -> 
                     "1": a.value1,
                     "?": "unknown",
                 }[o],
-                default={None: "identity", 0: "0", 1: "1", -1: "?"}[current],
+                default={None: "identity", 0: "0", 1: "1", LabelValue.UNKNOWN: "?"}[current],
                 key=key,
                 on_change=_save_override,
                 args=(dataset, view.pid, attr.key, cam, key, current),

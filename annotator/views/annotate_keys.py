@@ -12,7 +12,7 @@ import streamlit as st
 
 from annotator import runtime
 from annotator.components.keys import capture
-from annotator.views.key_queue import Cursor, apply_keys
+from annotator.components.keys.queue import Cursor, apply_keys
 
 _APPLIED = "_keys_applied"
 

@@ -14,8 +14,8 @@ from PIL import Image
 from annotator import runtime
 from annotator.components.images import strip as strip_js
 from annotator.deeplink import BadLinkError, parse_link
-from annotator.store.services.common import DatasetInfo, IdentityView
 from annotator.store.services.datasets import list_datasets
+from annotator.store.services.records import DatasetInfo, IdentityView
 from annotator.text import plain
 from annotator.thumbnails import (
     DEFAULT_IMAGE_SIZE,

@@ -20,17 +20,18 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 from annotator import runtime
 from annotator.config import AppConfig, PathNotAllowedError, allowed_path
 from annotator.defaults import ensure_registered
+from annotator.export.csv_labels import export_csv
 from annotator.store.errors import ImportFormatError, StoreError
 from annotator.store.faults import display_url
 from annotator.store.importers.common import ImportReport, SourceExistsError, UnknownIdsError
-from annotator.store.importers.csvio import CSV_COLUMNS, export_csv
+from annotator.store.importers.csv_labels import CSV_COLUMNS
 from annotator.store.importers.run import ImportFormat, ImportOptions, run_import
-from annotator.store.services.common import DatasetInfo
 from annotator.store.services.datasets import register_dataset
+from annotator.store.services.records import DatasetInfo
 from annotator.views.common import choose_dataset, datasets
 from annotator.views.data_export import render_export
 from annotator.views.data_predict import render_predict
-from paenet.attributes import ATTRIBUTE_KEYS
+from paenet.attributes import ATTRIBUTE_KEYS, LabelValue
 from paenet.data.errors import DatasetError
 from paenet.data.kinds import FOLDERS, KINDS
 from paenet.synth.config import SCALES
@@ -51,7 +52,11 @@ EXPECTED: Mapping[ImportFormat, str] = {
     ImportFormat.SYNTH: "a stand-in root holding synth_attributes.csv (pid and the eight "
     "attributes)",
 }
-MIDDLE_CHOICES: Mapping[str, int] = {"short (0)": 0, "long (1)": 1, "unknown": -1}
+MIDDLE_CHOICES: Mapping[str, int] = {
+    "short (0)": 0,
+    "long (1)": 1,
+    "unknown": int(LabelValue.UNKNOWN),
+}
 _PAGE_HINTS: tuple[tuple[type[Exception], str], ...] = (
     (SourceExistsError, "type another name under “Source name”"),
     (UnknownIdsError, "tick “Skip ids the dataset does not have” to import the others"),

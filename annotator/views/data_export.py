@@ -11,7 +11,8 @@ from annotator import runtime
 from annotator.export.official import OFFICIAL_FORMAT, OfficialFormatError
 from annotator.export.run import UNKNOWN_POLICIES, ExportOptions, UnknownLabelsError, run_export
 from annotator.store.errors import StoreError
-from annotator.store.services.common import DatasetInfo, list_sources
+from annotator.store.services.lookups import list_sources
+from annotator.store.services.records import DatasetInfo
 from paenet.data.errors import DatasetError
 from paenet.data.manifest import ManifestError
 

@@ -18,7 +18,7 @@ from annotator.config import AppConfig, PathNotAllowedError, allowed_path
 from annotator.predict import PredictOptions, run_predict
 from annotator.store.errors import StoreError
 from annotator.store.models import Source
-from annotator.store.services.common import DatasetInfo
+from annotator.store.services.records import DatasetInfo
 from paenet.data.errors import DatasetError
 
 NO_CALIBRATION_SOURCE = "(the training manifest's held-out identities)"

@@ -7,7 +7,8 @@ import streamlit as st
 
 from annotator import runtime
 from annotator.store.errors import StaleVersionError
-from annotator.store.services.labels import decide, get_identity, mark_reviewed
+from annotator.store.services.label_reads import get_identity
+from annotator.store.services.label_writes import decide, mark_reviewed
 from annotator.store.services.queue import Conflict, conflicts
 from annotator.text import plain
 from annotator.views.common import (

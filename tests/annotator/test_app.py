@@ -9,7 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from annotator.store.db import open_store
-from annotator.store.services.labels import get_identity, history, set_label
+from annotator.store.services.label_reads import get_identity, history
+from annotator.store.services.label_writes import set_label
 from annotator.text import plain
 from paenet.attributes import ATTRIBUTE_KEYS
 from tests.conftest import REPO_ROOT
@@ -294,16 +295,21 @@ def test_no_password_on_every_interface_is_refused(
     assert not at.error and at.title[0].value != "PAENet attribute studio"
 
 
-def test_page_crash_shows_a_short_message_without_server_paths() -> None:
+def _guarded_page_errors(raise_: str, imports: str = "") -> list[str]:
+    """The errors shown by a page that runs ``raise_`` under ``run_guarded`` (which lets
+    no exception out)."""
     script = (
-        "from annotator.gate import run_guarded\n"
-        "def page():\n"
-        "    raise RuntimeError('cannot open /srv/lab/secret/path.db')\n"
-        "run_guarded(page)\n"
+        f"from annotator.gate import run_guarded\n{imports}"
+        f"def page():\n    {raise_}\nrun_guarded(page)\n"
     )
     at = AppTest.from_string(script, default_timeout=30).run()
     assert not at.exception
-    assert [e.value for e in at.error] == [
+    return [e.value for e in at.error]
+
+
+def test_page_crash_shows_a_short_message_without_server_paths() -> None:
+    errors = _guarded_page_errors("raise RuntimeError('cannot open /srv/lab/secret/path.db')")
+    assert errors == [
         "Something went wrong on this page (RuntimeError). The details are in the server "
         "log; reload the page or try another identity."
     ]
@@ -394,18 +400,11 @@ def test_look_alike_annotator_names_sign_as_one_person(data_root: Path) -> None:
 
 
 def test_store_error_in_a_page_shows_its_message() -> None:
-    script = (
-        "from annotator.gate import run_guarded\n"
-        "from annotator.store.errors import DatabaseError\n"
-        "def page():\n"
-        "    raise DatabaseError('database sqlite:///a.sqlite3 is locked by another process')\n"
-        "run_guarded(page)\n"
+    errors = _guarded_page_errors(
+        "raise DatabaseError('database sqlite:///a.sqlite3 is locked by another process')",
+        "from annotator.store.errors import DatabaseError\n",
     )
-    at = AppTest.from_string(script, default_timeout=30).run()
-    assert not at.exception
-    assert [e.value for e in at.error] == [
-        plain("database sqlite:///a.sqlite3 is locked by another process")
-    ]
+    assert errors == [plain("database sqlite:///a.sqlite3 is locked by another process")]
 
 
 def test_split_list_follows_the_dataset_kind(data_root: Path) -> None:

@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
-from tests.annotator.server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
-from tests.annotator.test_browser import _settle, _wait_for
-from tests.annotator.test_browser_suggestions import _panel_in_view
+from tests.annotator.server import SYSU, app_in_chromium, panel_in_view, settle, wait_for
 
-SYSU = "sysu-synthetic"
 WIDTHS = {"small": 64, "medium": 104, "large": 216}  # CSS px
 IMAGES = '.st-key-image-strip [data-testid="stImageContainer"] img'
 PICKER = "image_size_picker"
@@ -31,49 +27,27 @@ def _width(page) -> float:  # type: ignore[no-untyped-def]
 
 
 def _wait_width(page, width: float) -> None:  # type: ignore[no-untyped-def]
-    _wait_for(lambda: abs(_width(page) - width) < 1, 20, lambda: _width(page))
+    wait_for(lambda: abs(_width(page) - width) < 1, 20, lambda: _width(page))
 
 
 def _choose(page, name: str) -> None:  # type: ignore[no-untyped-def]
     """Click ``name`` in the sidebar's "Image size" and wait for the strips to follow."""
     page.locator(f".st-key-{PICKER}").get_by_role("radio", name=name, exact=True).click()
     _wait_width(page, WIDTHS[name])
-    _settle(page)
+    settle(page)
 
 
 def test_image_size_is_remembered_and_a_click_enlarges_in_place(
     data_root: Path, tmp_path: Path
 ) -> None:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} missing in CI (scripts/install-system-deps.sh installs it)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium): browser test skipped")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     screens = Path(os.environ.get(SCREENS_ENV) or tmp_path / "screens")
     screens.mkdir(parents=True, exist_ok=True)
-    outside: list[str] = []
-    db_url = f"sqlite:///{data_root / 'annotations.sqlite3'}"
-    args = ["--db", db_url, "--data-root", str(data_root)]
-    with (
-        streamlit_server(args, tmp_path / "streamlit.log") as url,
-        sync_playwright() as pw,
-    ):
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.on(
-            "request",
-            lambda r: (
-                outside.append(r.url)
-                if urlparse(r.url).hostname not in ("127.0.0.1", None) and r.url.startswith("http")
-                else None
-            ),
-        )
-        page.goto(f"{url}/?dataset={SYSU}&pid=6")
-        expect(page.get_by_text(f"{SYSU} · id 6")).to_be_visible(timeout=60_000)
-        _settle(page)
+    with app_in_chromium(data_root, tmp_path, height=900) as app:
+        page = app.page
+        app.open(6)
+        settle(page)
         expect(page.locator(IMAGES).first).to_be_visible(timeout=20_000)
         _wait_width(page, 104)  # medium, the default
         page.screenshot(path=str(screens / "annotate-medium.png"))
@@ -82,20 +56,20 @@ def test_image_size_is_remembered_and_a_click_enlarges_in_place(
         page.screenshot(path=str(screens / "annotate-small.png"))
         page.keyboard.press("ArrowRight")  # the identity key, not the size buttons' arrow
         expect(page.get_by_text(f"{SYSU} · id 7")).to_be_visible(timeout=20_000)
-        _settle(page)
+        settle(page)
         _wait_width(page, 64)
         page.keyboard.press("ArrowLeft")
         expect(page.get_by_text(f"{SYSU} · id 6")).to_be_visible(timeout=20_000)
-        _settle(page)
+        settle(page)
         _wait_width(page, 64)
         first = page.locator(IMAGES).first
         first.click()  # enlarged in place: its camera column's width
-        _wait_for(lambda: _width(page) > 200, 10, lambda: _width(page))
+        wait_for(lambda: _width(page) > 200, 10, lambda: _width(page))
         page.screenshot(path=str(screens / "annotate-small-enlarged.png"))
         first.click()
         _wait_width(page, 64)
         first.click()
-        _wait_for(lambda: _width(page) > 200, 10, lambda: _width(page))
+        wait_for(lambda: _width(page) > 200, 10, lambda: _width(page))
         page.keyboard.press("Escape")
         _wait_width(page, 64)
 
@@ -103,12 +77,11 @@ def test_image_size_is_remembered_and_a_click_enlarges_in_place(
         page.screenshot(path=str(screens / "annotate-large.png"))
         page.reload()  # a new session: the size comes back from this browser's cookie
         expect(page.get_by_text(f"{SYSU} · id 6")).to_be_visible(timeout=60_000)
-        _settle(page)
+        settle(page)
         expect(page.locator(IMAGES).first).to_be_visible(timeout=20_000)
         _wait_width(page, 216)
         chosen = page.locator(f".st-key-{PICKER}").get_by_role("radio", name="large")
         expect(chosen).to_have_attribute("aria-checked", "true")
         page.get_by_text(f"{SYSU} · id 6").click()
-        _panel_in_view(page, 900)  # the strips grow, the label panel stays whole in view
-        browser.close()
-    assert not outside, outside
+        panel_in_view(page, 900)  # the strips grow, the label panel stays whole in view
+    assert not app.outside, app.outside

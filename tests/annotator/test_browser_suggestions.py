@@ -4,18 +4,22 @@ view while the camera strips of an identity with 40 images per camera scroll."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from annotator.store.db import open_store
-from annotator.store.services.labels import get_identity
 from annotator.store.services.suggestions import SuggestionRow, write_suggestions
 from paenet.attributes import ATTRIBUTE_KEYS
-from tests.annotator.server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
-from tests.annotator.test_browser import JS_STATE, SYSU, _open, _settle, _wait_for
+from tests.annotator.server import (
+    JS_STATE,
+    NAME_BOX,
+    SYSU,
+    app_in_chromium,
+    panel_in_view,
+    settle,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,90 +36,52 @@ def _many_images(root: Path, pid: int, per_camera: int = 40) -> None:
             shutil.copy(first, folder / f"{900 + i:04d}.jpg")
 
 
-def _panel_in_view(page, height: int) -> None:  # type: ignore[no-untyped-def]
-    """Scroll down over the strips as far as they go (at most 1000 px, their column's end
-    still below the viewport): the strips move, the panel stays whole in the viewport."""
-    strip = page.get_by_text("cam1 · visible").first
-    panel = page.locator(".st-key-label-panel")
-    column = page.locator('div[data-testid="stColumn"]:has(.st-key-label-panel)')
-    before, col = strip.bounding_box(), column.bounding_box()
-    assert before and col
-    distance = min(1000.0, col["y"] + col["height"] - height - 20)
-    assert distance > 300, (col, height)  # 40 images per camera: the strips outgrow the page
-    page.mouse.move(before["x"] + 20, height // 2)
-    page.mouse.wheel(0, distance)
-    page.wait_for_timeout(400)
-    after, box = strip.bounding_box(), panel.bounding_box()
-    assert after and box
-    assert after["y"] < before["y"] - distance + 50, (before, after)  # the page did scroll
-    assert box["y"] >= 0 and box["y"] + box["height"] <= height + 1, (box, height)
-
-
 def test_suggestions_enter_reload_and_the_panel_stays_in_view(
     data_root: Path, tmp_path: Path
 ) -> None:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} missing in CI (scripts/install-system-deps.sh installs it)")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium): browser test skipped")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     _many_images(data_root / "synthetic" / "SYSU-MM01", PID)
-    db_url = f"sqlite:///{data_root / 'annotations.sqlite3'}"
-    store = open_store(db_url)
+    with app_in_chromium(data_root, tmp_path, height=900) as app:
+        page, store = app.page, app.store
 
-    def mine() -> list[int | None]:
-        with store.read() as s:
-            view = get_identity(s, SYSU, PID)
-        return [view.label("annotator:Ada", k) for k in ATTRIBUTE_KEYS]
+        def mine() -> list[int | None]:
+            return list(app.labels(PID).values())
 
-    args = ["--db", db_url, "--data-root", str(data_root)]
-    with (
-        streamlit_server(args, tmp_path / "streamlit.log") as url,
-        sync_playwright() as pw,
-    ):
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        _open(page, url, PID)  # the app registers the stand-in
+        app.open(PID)  # the app registers the stand-in
         rows = [SuggestionRow(PID, k, 0, p) for k, p in zip(ATTRIBUTE_KEYS, PROBS)]
         with store.write() as s:
             write_suggestions(s, SYSU, "model-sysu", {"checkpoint": {"sha256": "9" * 64}}, rows)
         page.reload()
-        _settle(page)
-        name = page.get_by_label("Your name (every change is signed)")
-        name.fill("Ada")
-        name.press("Enter")
-        _settle(page)
+        settle(page)
+        app.sign_in()
         # the stale (disabled, nameless) panel stays beside the new one during the rerun:
         # wait for the one enabled button, then for the run to end
         # (a role query: Streamlit keeps a hidden copy of each button for measuring)
         hair = page.locator(".st-key-set-hair_length-0").get_by_role("button", disabled=False)
         expect(hair).to_have_count(1, timeout=30_000)
-        _settle(page)
+        settle(page)
         expect(hair).to_have_count(1, timeout=30_000)
         expect(hair).to_contain_text("short 80%")
         expect(hair).to_have_attribute("data-testid", "stBaseButton-secondary")  # not saved
         expect(page.get_by_text("suggested: short (80%)")).to_be_visible()
         assert mine() == [None] * 8
         page.get_by_text(f"{SYSU} · id {PID}").click()  # focus out of the name box
-        _panel_in_view(page, 900)
+        panel_in_view(page, 900)
         page.keyboard.press("Enter")
-        _wait_for(lambda: mine() == EXPECTED, 30, lambda: (mine(), page.evaluate(JS_STATE)))
+        wait_for(lambda: mine() == EXPECTED, 30, lambda: (mine(), page.evaluate(JS_STATE)))
         page.set_viewport_size({"width": 1920, "height": 1080})
-        _settle(page)
+        settle(page)
         page.reload()
         expect(page.get_by_text(f"{SYSU} · id {PID}")).to_be_visible(timeout=60_000)
-        _settle(page)
+        settle(page)
         # the name comes back from browser storage after the reload (no typing)
-        name = page.get_by_label("Your name (every change is signed)")
-        expect(name).to_have_value("Ada", timeout=30_000)
-        _settle(page)
+        expect(page.get_by_label(NAME_BOX)).to_have_value("Ada", timeout=30_000)
+        settle(page)
         # the stale (disabled, nameless) panel stays beside the new one during the rerun
         female = page.locator(".st-key-set-gender-1").get_by_role("button", disabled=False)
         expect(female).to_have_attribute("data-testid", "stBaseButton-primary", timeout=30_000)
-        _settle(page)
+        settle(page)
         for key, value in zip(ATTRIBUTE_KEYS, EXPECTED):  # saved: primary, no suggestion
             button = page.locator(f".st-key-set-{key}-{value}").get_by_role(
                 "button", disabled=False
@@ -126,7 +92,7 @@ def test_suggestions_enter_reload_and_the_panel_stays_in_view(
         note = "accepted suggestion from model source model-sysu, checkpoint 999999999999"
         expect(page.get_by_text(note).first).to_be_visible(timeout=20_000)
         page.get_by_text(f"{SYSU} · id {PID}").click()
-        _panel_in_view(page, 1080)
+        panel_in_view(page, 1080)
         page.screenshot(path=str(tmp_path / "annotate-suggestions.png"))
 
         # the least-confident queue: N goes to the identity whose weakest suggestion is
@@ -136,19 +102,17 @@ def test_suggestions_enter_reload_and_the_panel_stays_in_view(
         with store.write() as s:
             write_suggestions(s, SYSU, "model-sysu", {"checkpoint": {"sha256": "9" * 64}}, rows)
         page.reload()
-        _settle(page)
+        settle(page)
         page.get_by_text("least confident first").click()
-        _settle(page)
+        settle(page)
         page.get_by_text(f"{SYSU} · id {PID}").click()  # focus on the page, not the radio
         page.keyboard.press("n")
         expect(page.get_by_text(f"{SYSU} · id 8")).to_be_visible(timeout=30_000)
 
         # Stats: the model's suggestions against Ada's labels, with the reliability plot
-        page.goto(f"{url}/stats?dataset={SYSU}")
+        page.goto(f"{app.url}/stats?dataset={SYSU}")
         expect(page.get_by_role("heading", name="Model suggestions")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("checkpoint 999999999999 · run 2")).to_be_visible()
         plots = page.locator('[data-testid="stImage"] img, [data-testid="stPyplot"] img')
         expect(plots.first).to_be_visible(timeout=30_000)
         page.screenshot(path=str(tmp_path / "stats-suggestions.png"), full_page=True)
-        browser.close()
-    store.dispose()

@@ -14,7 +14,7 @@ from annotator.defaults import ensure_registered
 from annotator.store.db import open_store
 from annotator.store.importers.run import ImportFormat
 from annotator.store.services.datasets import list_datasets
-from annotator.store.services.labels import get_identity
+from annotator.store.services.label_reads import get_identity
 from tests.data.trees import write_regdb
 from tests.store.fakes import write_xlsx
 

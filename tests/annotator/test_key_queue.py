@@ -9,20 +9,13 @@ from pathlib import Path
 import pytest
 
 from annotator.components.keys.capture import Applied, KeyQueue, new_keys, parse_queue
+from annotator.components.keys.queue import Cursor, apply_keys
 from annotator.components.keys.shortcuts import ACTIONS, Nav, action, keys_for
 from annotator.store.db import Store, open_store
 from annotator.store.services.datasets import register_dataset
-from annotator.store.services.labels import (
-    AcceptSuggestions,
-    Flip,
-    SetValue,
-    Undo,
-    get_identity,
-    history,
-    set_label,
-)
+from annotator.store.services.label_reads import get_identity, history
+from annotator.store.services.label_writes import AcceptSuggestions, Flip, SetValue, Undo, set_label
 from annotator.store.services.suggestions import SuggestionRow, write_suggestions
-from annotator.views.key_queue import Cursor, apply_keys
 from paenet.attributes import ATTRIBUTE_KEYS
 from tests.data.trees import small_sysu
 

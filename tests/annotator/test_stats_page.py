@@ -10,7 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from annotator.store.db import open_store
 from annotator.store.services.agreement import MIN_KAPPA_ITEMS, agreement
-from annotator.store.services.labels import get_identity, set_label
+from annotator.store.services.label_reads import get_identity
+from annotator.store.services.label_writes import set_label
 from paenet.attributes import ATTRIBUTE_KEYS
 from tests.annotator.test_app import SYSU, _app, _page
 

@@ -3,6 +3,7 @@ ground truth imported as ``synth-gt-sysu`` / ``synth-gt-regdb`` (the app's defau
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from annotator.cli_export import main
 from annotator.config import load_config
 from annotator.defaults import ensure_registered
 from annotator.store.db import Store, open_store
+from paenet.data.manifest import MANIFEST_FILE, sha256_file
 from paenet.synth import SynthConfig, synthesize
 from tests.data.trees import reference_structure, write_sysu
 
@@ -55,6 +58,27 @@ def env(stand_in_source: Path, tmp_path: Path) -> Iterator[Env]:
     ensure_registered(store, load_config(["--data-root", str(data_root), "--db", url], {}))
     yield Env(data_root, url, store)
     store.dispose()
+
+
+def export(env: Env, out: Path, *args: str, dataset: str = "sysu-synthetic") -> int:
+    """``paenet-export`` of ``dataset`` into ``out``; its exit code."""
+    return main(["--db", env.db_url, "--dataset", dataset, "--out", str(out), *args])
+
+
+@pytest.fixture
+def exported(env: Env, tmp_path: Path) -> Path:
+    """The SYSU stand-in exported with its ground truth."""
+    out = tmp_path / "m"
+    assert export(env, out, "--sources", "synth-gt-sysu") == 0
+    return out
+
+
+def rehash(directory: Path, name: str) -> None:
+    """Record ``name``'s current hash and size in the manifest (a consistent edit)."""
+    doc = json.loads((directory / MANIFEST_FILE).read_text())
+    p = directory / name
+    doc["files"][name] = {"sha256": sha256_file(p), "bytes": p.stat().st_size}
+    (directory / MANIFEST_FILE).write_text(json.dumps(doc))
 
 
 @pytest.fixture(scope="session")

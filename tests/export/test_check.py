@@ -21,24 +21,8 @@ from paenet.data.manifest import (
     IMAGES_PARQUET,
     MANIFEST_FILE,
     load_manifest,
-    sha256_file,
 )
-from tests.export.conftest import Env
-from tests.export.test_export import export
-
-
-@pytest.fixture
-def exported(env: Env, tmp_path: Path) -> Path:
-    out = tmp_path / "m"
-    assert export(env, out, "--sources", "synth-gt-sysu") == 0
-    return out
-
-
-def _rehash(directory: Path, name: str) -> None:
-    doc = json.loads((directory / MANIFEST_FILE).read_text())
-    p = directory / name
-    doc["files"][name] = {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-    (directory / MANIFEST_FILE).write_text(json.dumps(doc))
+from tests.export.conftest import rehash
 
 
 def _check(directory: Path, *args: str) -> int:
@@ -85,7 +69,7 @@ def test_manifest_without_sizes_says_so(exported: Path, capsys) -> None:
     doc["schema_version"] = 1
     (exported / MANIFEST_FILE).write_text(json.dumps(doc))
     for name in (IMAGES_PARQUET, IMAGES_CSV):
-        _rehash(exported, name)
+        rehash(exported, name)
     assert _check(exported) == 0
     captured = capsys.readouterr()
     assert "valid" in captured.out
@@ -141,7 +125,7 @@ def test_values_the_loader_refuses_fail_the_check(exported: Path, capsys) -> Non
     values[1] = 256  # int8 would wrap it to 0
     table = table.set_column(i, "glasses", pa.array(values, pa.int64()))
     pq.write_table(table, exported / IMAGES_PARQUET)
-    _rehash(exported, IMAGES_PARQUET)
+    rehash(exported, IMAGES_PARQUET)
     assert _check(exported) == 1
     err = capsys.readouterr().err
     assert "row 1 (" in err and "glasses = 256, expected 0, 1 or -1" in err

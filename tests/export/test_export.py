@@ -9,21 +9,18 @@ from pathlib import Path
 import pytest
 
 from annotator.cli_export import main
-from annotator.store.services.labels import decide, get_identity, set_label, set_labels
+from annotator.store.services.label_reads import get_identity
+from annotator.store.services.label_writes import decide, set_label, set_labels
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.manifest import MANIFEST_FILE, load_manifest
 from paenet.data.manifest_build import read_dataset
 from paenet.data.regdb_protocol import regdb_train_entries
-from tests.export.conftest import Env
+from tests.export.conftest import Env, export
 
 
 def truth(root: Path) -> dict[int, tuple[int, ...]]:
     with (root / "synth_attributes.csv").open() as f:
         return {int(r["pid"]): tuple(int(r[k]) for k in ATTRIBUTE_KEYS) for r in csv.DictReader(f)}
-
-
-def export(env: Env, out: Path, *args: str, dataset: str = "sysu-synthetic") -> int:
-    return main(["--db", env.db_url, "--dataset", dataset, "--out", str(out), *args])
 
 
 def train_pid(env: Env, split: str = "train") -> int:

@@ -23,26 +23,10 @@ from paenet.data.manifest import (
     MANIFEST_SCHEMA_VERSION,
     ManifestError,
     load_manifest,
-    sha256_file,
 )
-from tests.export.conftest import Env
-from tests.export.test_export import export
+from tests.export.conftest import Env, export, rehash
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def exported(env: Env, tmp_path: Path) -> Path:
-    out = tmp_path / "m"
-    assert export(env, out, "--sources", "synth-gt-sysu") == 0
-    return out
-
-
-def _rehash(directory: Path, name: str) -> None:
-    doc = json.loads((directory / MANIFEST_FILE).read_text())
-    p = directory / name
-    doc["files"][name] = {"sha256": sha256_file(p), "bytes": p.stat().st_size}
-    (directory / MANIFEST_FILE).write_text(json.dumps(doc))
 
 
 def test_database_missing(tmp_path: Path, capsys) -> None:
@@ -99,7 +83,7 @@ def test_check_valid_missing_image_and_tampered_tables(exported: Path, env: Env,
     assert main(["--check", str(exported)]) == 1
     err = capsys.readouterr().err
     assert f"{exported / IMAGES_CSV}: size" in err and "manifest.json records" in err
-    _rehash(exported, IMAGES_CSV)  # a consistent forgery: the CSV no longer equals the parquet
+    rehash(exported, IMAGES_CSV)  # a consistent forgery: the CSV no longer equals the parquet
     assert main(["--check", str(exported)]) == 1
     assert f"{exported / IMAGES_CSV}: row 2 differs from images.parquet" in capsys.readouterr().err
 
@@ -109,7 +93,7 @@ def test_check_path_escaping_root_and_newer_schema(exported: Path, capsys) -> No
     cols = {n: table.column(n).to_pylist() for n in table.column_names}
     cols["path"][0] = "../../etc/passwd"
     pq.write_table(pa.table(cols, schema=table.schema), exported / IMAGES_PARQUET)
-    _rehash(exported, IMAGES_PARQUET)
+    rehash(exported, IMAGES_PARQUET)
     assert main(["--check", str(exported)]) == 1
     assert "row 0: '../../etc/passwd': path escapes the dataset root" in capsys.readouterr().err
 

@@ -10,7 +10,7 @@ import scipy.io
 
 from annotator.cli_export import main
 from annotator.store.db import open_store
-from annotator.store.importers.paenet import import_paenet_mat
+from annotator.store.importers.published_paenet import import_paenet_mat
 from annotator.store.services.datasets import register_dataset
 from paenet.data.manifest import load_manifest
 

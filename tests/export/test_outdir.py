@@ -17,8 +17,7 @@ from annotator.cli_export import main
 from paenet.data import outdir
 from paenet.data.manifest import MANIFEST_FILE, load_manifest
 from paenet.data.outdir import MANIFEST, OutputFolderError, atomic_directory, target_lock
-from tests.export.conftest import Env
-from tests.export.test_export import export
+from tests.export.conftest import Env, export
 
 REPO = Path(__file__).resolve().parents[2]
 

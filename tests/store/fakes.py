@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from annotator.store.importers.paenet import _GROUPS, MAT_CAMERAS, XLSX_SHEET
+from annotator.store.importers.published_paenet import _GROUPS, MAT_CAMERAS, XLSX_SHEET
 from paenet.attributes import NUM_ATTRIBUTES
 
 

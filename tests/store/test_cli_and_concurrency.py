@@ -9,7 +9,8 @@ from annotator.cli_labels import main
 from annotator.store.db import open_store
 from annotator.store.errors import StaleVersionError
 from annotator.store.services.datasets import register_dataset
-from annotator.store.services.labels import get_identity, history, set_label
+from annotator.store.services.label_reads import get_identity, history
+from annotator.store.services.label_writes import set_label
 from paenet.attributes import ATTRIBUTE_KEYS
 from tests.data.trees import small_sysu
 

@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from annotator import cli_labels
 from annotator.store.db import Store
 from annotator.store.errors import ImportFormatError, StaleVersionError
-from annotator.store.importers.csvio import CSV_COLUMNS, import_csv
+from annotator.store.importers.csv_labels import CSV_COLUMNS, import_csv
 from annotator.store.models import Annotator, HistoryEntry, Label, Source
-from annotator.store.services.labels import get_identity, history, set_label
+from annotator.store.services.label_reads import get_identity, history
+from annotator.store.services.label_writes import set_label
 
 HEADER = ",".join(CSV_COLUMNS)
 GOOD = [

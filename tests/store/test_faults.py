@@ -178,23 +178,24 @@ def test_unreachable_postgresql_hides_the_password(capsys: pytest.CaptureFixture
     assert "no PostgreSQL server answers" in line
 
 
-def test_version_table_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _after_version_table_edit(tmp_path: Path, capsys: pytest.CaptureFixture[str], sql: str) -> str:
+    """The CLI's error line on a fresh store whose version table ``sql`` changed."""
     path = tmp_path / "a.sqlite3"
     store = open_store(f"sqlite:///{path}")
     with store.write_engine.begin() as conn:
-        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(text(sql))
     store.dispose()
-    line = _cli_error(capsys, f"sqlite:///{path}", "export", str(tmp_path / "o.csv"))
+    return _cli_error(capsys, f"sqlite:///{path}", "export", str(tmp_path / "o.csv"))
+
+
+def test_version_table_missing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    line = _after_version_table_edit(tmp_path, capsys, "DROP TABLE alembic_version")
     assert "no alembic_version table" in line and "restore it from a backup" in line
 
 
 def test_version_table_with_two_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "a.sqlite3"
-    store = open_store(f"sqlite:///{path}")
-    with store.write_engine.begin() as conn:
-        conn.execute(text("INSERT INTO alembic_version VALUES ('0002_other')"))
-    store.dispose()
-    line = _cli_error(capsys, f"sqlite:///{path}", "export", str(tmp_path / "o.csv"))
+    sql = "INSERT INTO alembic_version VALUES ('0002_other')"
+    line = _after_version_table_edit(tmp_path, capsys, sql)
     assert "alembic_version table has 2 rows" in line and "0002_other" in line
 
 

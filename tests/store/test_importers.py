@@ -10,14 +10,17 @@ import openpyxl
 import pytest
 import scipy.io
 
+from annotator.export.csv_labels import export_csv
 from annotator.store.db import Store, open_store
 from annotator.store.errors import ImportFormatError, StoreError
 from annotator.store.importers.common import UnknownIdsError
-from annotator.store.importers.csvio import export_csv, import_csv, import_synth
-from annotator.store.importers.paenet import import_paenet_mat, import_paenet_xlsx
+from annotator.store.importers.csv_labels import import_csv
+from annotator.store.importers.published_paenet import import_paenet_mat, import_paenet_xlsx
+from annotator.store.importers.synth_truth import import_synth
 from annotator.store.services.agreement import agreement
 from annotator.store.services.datasets import register_dataset
-from annotator.store.services.labels import decide, get_identity, set_label
+from annotator.store.services.label_reads import get_identity
+from annotator.store.services.label_writes import decide, set_label
 from annotator.store.services.queue import conflicts
 
 
@@ -230,7 +233,7 @@ def test_unreadable_mat_and_bad_synth_file(
 def test_mat_values_other_than_0_and_1_are_named_as_found(
     tmp_path: Path, odd: float, shown: str
 ) -> None:
-    from annotator.store.importers.paenet import read_mat
+    from annotator.store.importers.published_paenet import read_mat
 
     arr = np.ones((8, 4)) if isinstance(odd, float) else np.ones((8, 4), dtype=np.uint8)
     arr[2, 1] = odd

@@ -8,15 +8,8 @@ from sqlalchemy import update
 from annotator.store.db import Store
 from annotator.store.errors import StaleVersionError
 from annotator.store.models import Identity
-from annotator.store.services.labels import (
-    SetValue,
-    Undo,
-    apply_key_batch,
-    get_identity,
-    history,
-    labels_seen_by,
-    set_label,
-)
+from annotator.store.services.label_reads import get_identity, history, labels_seen_by
+from annotator.store.services.label_writes import SetValue, Undo, apply_key_batch, set_label
 
 
 def _mine(store: Store, pid: int, who: str = "ann") -> dict[str, int | None]:

@@ -7,7 +7,8 @@ import pytest
 from annotator.store.db import Store
 from annotator.store.errors import StaleVersionError, StoreError, UnknownIdentityError
 from annotator.store.services.datasets import list_datasets, register_dataset
-from annotator.store.services.labels import decide, get_identity, history, set_label, undo_last
+from annotator.store.services.label_reads import get_identity, history
+from annotator.store.services.label_writes import decide, set_label, undo_last
 from annotator.store.services.queue import (
     Status,
     conflicts,
@@ -137,7 +138,7 @@ def test_bad_input(sysu_store: Store) -> None:
 
 
 def test_effective_label_per_image(sysu_store: Store) -> None:
-    from annotator.store.services.labels import effective_labels
+    from annotator.store.services.label_policy import effective_labels
 
     with sysu_store.write() as s:
         v = set_label(s, "sysu", 6, "backpack", 1, "alice", 0)

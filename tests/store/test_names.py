@@ -10,9 +10,10 @@ from sqlalchemy import func, select, text
 from annotator.store.db import Store
 from annotator.store.importers.common import LabelRow, write_import
 from annotator.store.models import Annotator, Source
-from annotator.store.services.common import canonical_annotator
+from annotator.store.services.annotators import canonical_annotator
 from annotator.store.services.datasets import register_dataset
-from annotator.store.services.labels import get_identity, history, set_label
+from annotator.store.services.label_reads import get_identity, history
+from annotator.store.services.label_writes import set_label
 from annotator.store.services.names import annotator_key, validate_slug
 from tests.data.trees import small_sysu
 

@@ -13,7 +13,7 @@ from annotator.store.importers.run import (
     OptionNotApplicableError,
     run_import,
 )
-from annotator.store.services.labels import get_identity
+from annotator.store.services.label_reads import get_identity
 from tests.store.fakes import write_mat_folder
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from annotator.store.db import Store, alembic_config, migrate_to_head
 from annotator.store.services.datasets import register_dataset
-from annotator.store.services.labels import get_identity, set_label, set_labels
+from annotator.store.services.label_reads import get_identity
+from annotator.store.services.label_writes import set_label, set_labels
 from annotator.store.services.queue import neighbour, next_identity, progress
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.kinds import identity_split, identity_splits

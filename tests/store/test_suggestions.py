@@ -11,13 +11,12 @@ from sqlalchemy import func, select
 from annotator.store.db import Store
 from annotator.store.errors import StoreError
 from annotator.store.models import Label, Source, Suggestion
-from annotator.store.services.labels import (
+from annotator.store.services.label_policy import effective_labels
+from annotator.store.services.label_reads import get_identity, history
+from annotator.store.services.label_writes import (
     AcceptSuggestions,
     SetValue,
     apply_key_batch,
-    effective_labels,
-    get_identity,
-    history,
     set_labels,
 )
 from annotator.store.services.suggestions import (
@@ -143,14 +142,14 @@ def test_flip_moves_away_from_what_is_shown(sysu_store: Store) -> None:
     """Usual values come from everyone's identity-wide 0/1 labels of the dataset; a flip
     of an unset attribute takes the other value, of a set one its other value, of an
     unknown the shown value; with a model source its suggestion is what is shown."""
-    from annotator.store.services.labels import Flip
+    from annotator.store.services.label_writes import Flip
     from annotator.store.services.suggestions import usual_values
 
     with sysu_store.write() as s:  # bob: gender female on 4 and 5, male on 6 -> usual 1
         for pid, value in ((4, 1), (5, 1), (6, 0)):
             apply_key_batch(s, "sysu", pid, [SetValue("gender", value)], "bob", 0)
     with sysu_store.read() as s:
-        from annotator.store.services.common import dataset_row
+        from annotator.store.services.lookups import dataset_row
 
         usual = usual_values(s, dataset_row(s, "sysu").id)
         assert (usual["gender"].value, usual["gender"].labelled) == (1, 3)

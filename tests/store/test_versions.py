@@ -11,19 +11,19 @@ from sqlalchemy.orm import Session
 
 from annotator.store.db import Store
 from annotator.store.errors import StaleVersionError, UnknownDatasetError, UnknownSourceError
-from annotator.store.importers.csvio import SYNTH_FILE, import_synth
-from annotator.store.importers.paenet import import_paenet_mat, import_paenet_xlsx
+from annotator.store.importers.published_paenet import import_paenet_mat, import_paenet_xlsx
+from annotator.store.importers.synth_truth import SYNTH_FILE, import_synth
 from annotator.store.models import Identity
 from annotator.store.services.agreement import agreement
-from annotator.store.services.common import source_row
-from annotator.store.services.labels import (
+from annotator.store.services.label_reads import get_identity
+from annotator.store.services.label_writes import (
     decide,
-    get_identity,
     mark_reviewed,
     set_label,
     set_labels,
     undo_last,
 )
+from annotator.store.services.lookups import source_row
 from paenet.attributes import ATTRIBUTE_KEYS
 from tests.store.fakes import write_mat_folder, write_xlsx
 

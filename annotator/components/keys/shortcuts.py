@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from annotator.store.services.labels import AcceptSuggestions, Flip, KeyStep, SetValue, Undo
+from annotator.store.services.label_writes import AcceptSuggestions, Flip, KeyStep, SetValue, Undo
 from paenet.attributes import ATTRIBUTES, LabelValue
 
 

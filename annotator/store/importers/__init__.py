@@ -1,1 +1,1 @@
-"""Importers and exporters of labels. Each import is one named source, one transaction."""
+"""Importers of labels. Each import is one named source, one transaction."""

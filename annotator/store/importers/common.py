@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from annotator.store.errors import StoreError
 from annotator.store.models import HistoryEntry, Identity, Label, Source
-from annotator.store.services.common import dataset_row, validate_attribute, validate_value
+from annotator.store.services.lookups import dataset_row
 from annotator.store.services.names import validate_slug
+from annotator.store.services.validation import validate_attribute, validate_value
 
 
 @dataclass(frozen=True)

@@ -37,14 +37,13 @@ from annotator.store.models import (
     Source,
     utcnow,
 )
-from annotator.store.services.common import (
+from annotator.store.services.annotators import (
     ANNOTATOR_SOURCE_PREFIX,
     annotator_row,
     annotator_source_name,
-    validate_attribute,
-    validate_value,
 )
 from annotator.store.services.names import clean_annotator_name, validate_slug
+from annotator.store.services.validation import validate_attribute, validate_value
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data import regdb, sysu
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from annotator.store.importers.common import ImportReport
-from annotator.store.importers.csvio import import_csv, import_synth
-from annotator.store.importers.paenet import import_paenet_mat, import_paenet_xlsx
-from annotator.store.services.common import validate_attribute
+from annotator.store.importers.csv_labels import import_csv
+from annotator.store.importers.published_paenet import import_paenet_mat, import_paenet_xlsx
+from annotator.store.importers.synth_truth import import_synth
+from annotator.store.services.validation import validate_attribute
 from paenet.attributes import LabelValue
 
 

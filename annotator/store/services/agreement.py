@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotator.store.models import IDENTITY_WIDE, Identity, Label, Source
-from annotator.store.services.common import dataset_row, source_row
-from paenet.attributes import ATTRIBUTE_KEYS
+from annotator.store.services.lookups import dataset_row, source_row
+from paenet.attributes import ATTRIBUTE_KEYS, LabelValue
 
 MIN_KAPPA_ITEMS = 10
 """Fewer items than this: no kappa (NaN). At 10 items and 90 % raw agreement with
@@ -102,13 +102,18 @@ def agreement(
             cams[src][(attr, pid, cam)] = value
     if per_camera:
         keys = sorted({k for src in sources for k in cams[src]})
-        table = {k: [cams[s].get(k, wide[s].get(k[:2], -1)) for s in sources] for k in keys}
+        table = {
+            k: [cams[s].get(k, wide[s].get(k[:2], LabelValue.UNKNOWN)) for s in sources]
+            for k in keys
+        }
     else:
         keys = sorted({k for src in sources for k in wide[src]})
-        table = {k: [wide[s].get(k, -1) for s in sources] for k in keys}
+        table = {k: [wide[s].get(k, LabelValue.UNKNOWN) for s in sources] for k in keys}
     out = []
     for attr in ATTRIBUTE_KEYS:
-        items = [(k[1], v) for k, v in table.items() if k[0] == attr and min(v) >= 0]
+        items = [
+            (k[1], v) for k, v in table.items() if k[0] == attr and LabelValue.UNKNOWN not in v
+        ]
         matrix = np.array([v for _, v in items], dtype=int).reshape(len(items), len(sources))
         kappa = (
             float("nan")

@@ -9,8 +9,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from annotator.store.models import Dataset, Identity, Image
-from annotator.store.services.common import DatasetInfo, dataset_row, pairs
+from annotator.store.services.lookups import dataset_row, pairs
 from annotator.store.services.names import validate_slug
+from annotator.store.services.records import DatasetInfo
 from paenet.data.kinds import dataset_kind, read_dataset
 from paenet.data.sysu import SysuDataset
 

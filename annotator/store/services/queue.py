@@ -12,7 +12,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from annotator.store.models import IDENTITY_WIDE, Dataset, Decision, Identity, Label, Source
-from annotator.store.services.common import annotator_source_name, dataset_row
+from annotator.store.services.annotators import annotator_source_name
+from annotator.store.services.lookups import dataset_row
 from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES
 from paenet.data.kinds import identity_split, identity_splits
 

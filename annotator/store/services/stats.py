@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from annotator.store.models import IDENTITY_WIDE, Annotator, HistoryEntry, Identity, Label, Source
-from annotator.store.services.common import dataset_row
-from paenet.attributes import ATTRIBUTE_KEYS
+from annotator.store.services.lookups import dataset_row
+from paenet.attributes import ATTRIBUTE_KEYS, LabelValue
 
 ALL_IDENTITIES = "all identities"
 """The aggregate row of :func:`balance`; never an identity split's name."""
@@ -74,7 +74,7 @@ def balance(table: pd.DataFrame) -> pd.DataFrame:
             rows.append({
                 "split": split, "attribute": key,
                 "value 0": int((col == 0).sum()), "value 1": int((col == 1).sum()),
-                "unknown": int((col == -1).sum()), "unlabelled": int(col.isna().sum()),
+                "unknown": int((col == LabelValue.UNKNOWN).sum()), "unlabelled": int(col.isna().sum()),
             })  # fmt: skip
     return pd.DataFrame(rows)
 

@@ -4,7 +4,7 @@ A model is a label source of kind ``model`` (one per dataset and checkpoint run,
 ``paenet-predict --source``). Its values live in the ``suggestions`` table, never in
 ``labels``: agreement, review, decisions and the export's default policy only ever see
 people's and imports' labels. A suggestion becomes a label when a person accepts it
-(the ``Enter`` key, :class:`~annotator.store.services.labels.AcceptSuggestions`): the label
+(the ``Enter`` key, :class:`~annotator.store.services.label_writes.AcceptSuggestions`): the label
 is then that person's, and its history row notes the model source and checkpoint.
 
 Re-running ``paenet-predict`` under the same source name replaces that source's
@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from annotator.store.errors import StoreError
 from annotator.store.models import IDENTITY_WIDE, Identity, Label, Source, Suggestion
-from annotator.store.services.common import dataset_row, validate_attribute
+from annotator.store.services.lookups import dataset_row
 from annotator.store.services.names import validate_slug
+from annotator.store.services.validation import validate_attribute
 from paenet.attributes import ATTRIBUTE_KEYS
 
 MODEL_KIND = "model"
@@ -318,7 +319,7 @@ def next_least_confident(
 ) -> int | None:
     """The least confident identity (:func:`least_confident`) that ``annotator`` has not
     fully labelled, other than ``current`` (within ``split`` when given); None when none."""
-    from annotator.store.services.common import annotator_source_name
+    from annotator.store.services.annotators import annotator_source_name
 
     ds = dataset_row(session, dataset)
     own_src = select(Source.id).where(Source.name == annotator_source_name(annotator))

@@ -1,7 +1,8 @@
 """Applying the Annotate page's queued key presses, in order (no Streamlit here).
 
 Label and undo keys act on the identity under the cursor; consecutive ones are applied
-as one batch in one transaction (:func:`~annotator.store.services.labels.apply_key_batch`).
+as one batch in one transaction
+(:func:`~annotator.store.services.label_writes.apply_key_batch`).
 Navigation keys move the cursor, so ``1 2 3 N 4`` labels three attributes on this
 identity and one on the next needing work. A conflict with another person's change
 stops the queue: the keys after it are dropped and the message says how many.
@@ -18,8 +19,8 @@ from sqlalchemy.exc import OperationalError
 from annotator.components.keys.shortcuts import Action, Nav, action
 from annotator.store.db import Store
 from annotator.store.errors import StaleVersionError, StoreError
-from annotator.store.services.common import identity_row
-from annotator.store.services.labels import AcceptSuggestions, Flip, KeyStep, apply_key_batch
+from annotator.store.services.label_writes import AcceptSuggestions, Flip, KeyStep, apply_key_batch
+from annotator.store.services.lookups import identity_row
 from annotator.store.services.queue import neighbour, next_identity
 from annotator.store.services.suggestions import next_least_confident
 

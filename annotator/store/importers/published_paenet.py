@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from annotator.store.errors import ImportFormatError
 from annotator.store.importers.common import ImportReport, LabelRow, write_import
 from annotator.store.models import IDENTITY_WIDE
-from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES, attribute
+from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES, LabelValue, attribute
 from paenet.data.matfile import MatFileError, load_variable
 
 MAT_CAMERAS = tuple(range(1, 7))
@@ -144,7 +144,7 @@ _GROUPS: dict[str, dict[str, int]] = {
     "gender": {"性别男": 0, "性别女": 1},
     "hair_length": {"头发短": 0, "头发长": 1},
     "glasses": {"眼镜无": 0, "眼镜有": 1},
-    "lower_body_length": {"裤子长度短": 0, "裤子长度中": -1, "裤子长度长": 1},
+    "lower_body_length": {"裤子长度短": 0, "裤子长度中": LabelValue.UNKNOWN, "裤子长度长": 1},
     "backpack": {"背包无": 0, "背包有": 1},
     "satchel": {"肩包无": 0, "肩包有": 1},
 }
@@ -197,9 +197,9 @@ def read_xlsx(path: Path, middle_trousers: int = 0) -> tuple[list[LabelRow], int
                 unknown_groups += 1
                 continue
             value = options[set_cells[0]]
-            if value == -1:
+            if value == LabelValue.UNKNOWN:  # the middle length: as ``middle_trousers`` says
                 value = middle_trousers
-            if value == -1:
+            if value == LabelValue.UNKNOWN:
                 unknown_groups += 1
                 continue
             out.append(LabelRow(pid, key, IDENTITY_WIDE, value))

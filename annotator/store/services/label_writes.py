@@ -1,16 +1,15 @@
-"""Reading an identity, saving labels with optimistic concurrency, history and undo.
+"""Saving labels with optimistic concurrency: labels, key batches, undo, decisions, review.
 
 Every change bumps the identity's ``version`` with ``UPDATE … WHERE version = seen``:
 a save based on a stale version changes nothing and raises
 :class:`~annotator.store.errors.StaleVersionError` describing what others changed.
+History is append-only: an undo is itself a recorded change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from types import MappingProxyType
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -18,111 +17,17 @@ from sqlalchemy.orm import Session
 from annotator.store.errors import StaleVersionError, StoreError
 from annotator.store.models import (
     IDENTITY_WIDE,
-    Annotator,
-    Dataset,
     Decision,
     HistoryEntry,
     Identity,
-    Image,
     Label,
-    Source,
     utcnow,
 )
-from annotator.store.services.common import (
-    IdentityView,
-    ImageInfo,
-    annotator_ids,
-    annotator_source_name,
-    identity_id,
-    identity_row,
-    source_row,
-    validate_attribute,
-    validate_value,
-)
-from paenet.attributes import ATTRIBUTE_KEYS, LabelValue
-from paenet.attributes import attribute as schema_attribute
-
-
-@dataclass(frozen=True)
-class HistoryRecord:
-    id: int
-    version: int
-    kind: str
-    attribute: str
-    camera: int
-    source: str | None
-    old_value: int | None
-    new_value: int | None
-    annotator: str | None
-    at: datetime
-    undoes: int | None
-    note: str | None = None
-    """Where the value came from when not typed (an accepted model suggestion)."""
-
-    def describe(self) -> str:
-        a = schema_attribute(self.attribute)
-        where = "" if self.camera == IDENTITY_WIDE else f" (cam{self.camera})"
-        who = self.annotator or self.source or "?"
-        verb = {"label": "set", "decision": "decided", "undo": "undid to"}[self.kind]
-        line = (
-            f"{who} {verb} {a.key}{where}: {_name(a.key, self.old_value)} → "
-            f"{_name(a.key, self.new_value)}"
-        )
-        return f"{line} ({self.note})" if self.note else line
-
-
-def _name(key: str, value: int | None) -> str:
-    return "(none)" if value is None else schema_attribute(key).value_name(value)
-
-
-def get_identity(session: Session, dataset: str, pid: int) -> IdentityView:
-    """The identity with its images by camera, every source's labels and the decisions.
-
-    Four column queries (no ORM objects): identity, images, labels, decisions.
-    """
-    row = session.execute(
-        select(Dataset.name, Dataset.root, Identity.id, Identity.split, Identity.version,
-               Identity.reviewed)
-        .join(Identity, Identity.dataset_id == Dataset.id)
-        .where(Dataset.name == dataset, Identity.pid == pid)
-    ).first()  # fmt: skip
-    if row is None:
-        identity_row(session, dataset, pid)  # raises the right error
-    assert row is not None
-    ds_name, ds_root, iid, split, version, reviewed = row
-    images: dict[int, list[ImageInfo]] = {}
-    for img_id, path, cam, modality in session.execute(
-        select(Image.id, Image.path, Image.camera, Image.modality)
-        .where(Image.identity_id == iid)
-        .order_by(Image.camera, Image.path)
-    ):
-        images.setdefault(cam, []).append(ImageInfo(img_id, path, cam, modality))
-    labels: dict[str, dict[tuple[str, int], int]] = {}
-    for src, attr, cam, value in session.execute(
-        select(Source.name, Label.attribute, Label.camera, Label.value)
-        .join(Source, Label.source_id == Source.id)
-        .where(Label.identity_id == iid)
-    ):
-        labels.setdefault(src, {})[(attr, cam)] = value
-    decisions = {
-        (attr, cam): value
-        for attr, cam, value in session.execute(
-            select(Decision.attribute, Decision.camera, Decision.value).where(
-                Decision.identity_id == iid
-            )
-        )
-    }
-    return IdentityView(
-        dataset=ds_name,
-        dataset_root=ds_root,
-        pid=pid,
-        split=split,
-        version=version,
-        reviewed=reviewed,
-        images=MappingProxyType({c: tuple(v) for c, v in images.items()}),
-        labels=MappingProxyType({k: MappingProxyType(v) for k, v in labels.items()}),
-        decisions=MappingProxyType(decisions),
-    )
+from annotator.store.services.annotators import annotator_ids, annotator_source_name
+from annotator.store.services.label_reads import HistoryRecord, history, label_camera, value_name
+from annotator.store.services.lookups import identity_id, source_row
+from annotator.store.services.validation import validate_attribute, validate_value
+from paenet.attributes import LabelValue
 
 
 def _bump(
@@ -225,11 +130,7 @@ def set_labels(
     iid = identity_id(session, dataset, pid)
     who, src = annotator_ids(session, annotator)
     version = _bump(session, iid, dataset, pid, expected_version, who if build_on_own else None)
-    return _write_labels(session, iid, _camera(camera), src, who, values, version)
-
-
-def _camera(camera: int | None) -> int:
-    return IDENTITY_WIDE if camera is None else camera
+    return _write_labels(session, iid, label_camera(camera), src, who, values, version)
 
 
 @dataclass(frozen=True)
@@ -313,7 +214,7 @@ def apply_key_batch(
             version = _bump(session, iid, dataset, pid, version, own)
             _write_labels(session, iid, IDENTITY_WIDE, src, who,
                           {step.attribute: step.value}, version)  # fmt: skip
-            saved.append(f"{step.attribute} = {_name(step.attribute, step.value)}")
+            saved.append(f"{step.attribute} = {value_name(step.attribute, step.value)}")
             continue
         if isinstance(step, Flip):
             from annotator.store.services.suggestions import own_labels, shown_values
@@ -328,7 +229,7 @@ def apply_key_batch(
             version = _bump(session, iid, dataset, pid, version, own)
             _write_labels(session, iid, IDENTITY_WIDE, src, who, {step.attribute: value},
                           version)  # fmt: skip
-            saved.append(f"{step.attribute} = {_name(step.attribute, value)}")
+            saved.append(f"{step.attribute} = {value_name(step.attribute, value)}")
             continue
         if isinstance(step, AcceptSuggestions):
             from annotator.store.services.suggestions import open_suggestions
@@ -349,7 +250,7 @@ def apply_key_batch(
             continue
         version = _bump(session, iid, dataset, pid, version, own)
         _write_undo(session, iid, who, annotator, target, version)
-        saved.append(f"undo {target.attribute} → {_name(target.attribute, target.old_value)}")
+        saved.append(f"undo {target.attribute} → {value_name(target.attribute, target.old_value)}")
     return KeyBatchResult(version, tuple(saved), tuple(skipped))
 
 
@@ -400,35 +301,6 @@ def _write_labels(
     return version
 
 
-def history(session: Session, dataset: str, pid: int) -> list[HistoryRecord]:
-    """Every change of this identity, oldest first."""
-    ident = identity_row(session, dataset, pid)
-    rows = session.execute(
-        select(HistoryEntry, Source.name, Annotator.name)
-        .outerjoin(Source, HistoryEntry.source_id == Source.id)
-        .outerjoin(Annotator, HistoryEntry.annotator_id == Annotator.id)
-        .where(HistoryEntry.identity_id == ident.id)
-        .order_by(HistoryEntry.id)
-    )
-    return [
-        HistoryRecord(
-            h.id,
-            h.version,
-            h.kind,
-            h.attribute,
-            h.camera,
-            src,
-            h.old_value,
-            h.new_value,
-            who,
-            h.at,
-            h.undoes,
-            h.note,
-        )
-        for h, src, who in rows
-    ]
-
-
 def undo_last(
     session: Session, dataset: str, pid: int, annotator: str, expected_version: int
 ) -> int:
@@ -462,16 +334,11 @@ def _write_undo(
 
 
 def decide(
-    session: Session,
-    dataset: str,
-    pid: int,
-    attribute: str,
-    value: int | None,
-    annotator: str,
-    expected_version: int,
-    camera: int = IDENTITY_WIDE,
-) -> int:
-    """Record (or clear) the final value of an attribute after review."""
+    session: Session, dataset: str, pid: int, attribute: str, value: int | None,
+    annotator: str, expected_version: int, camera: int = IDENTITY_WIDE,
+) -> int:  # fmt: skip
+    """Record (or clear) the final value of an attribute after review (the parameters
+    of :func:`set_label`)."""
     validate_attribute(attribute)
     if value is not None:
         validate_value(value)
@@ -514,59 +381,3 @@ def mark_reviewed(
         .execution_options(synchronize_session=False)
     )
     return version
-
-
-@dataclass(frozen=True)
-class AttributeLabels:
-    """One attribute of an identity as a person labelling it sees it: their own label
-    (``None`` = not set) and every other source's label, by source name."""
-
-    mine: int | None
-    others: Mapping[str, int]
-
-
-def labels_seen_by(
-    view: IdentityView, annotator: str | None, camera: int | None = None
-) -> dict[str, AttributeLabels]:
-    """``{attribute key: AttributeLabels}`` for ``annotator`` (``None``: nobody signed in)
-    on ``camera`` (``None``: the identity-wide labels)."""
-    mine = annotator_source_name(annotator) if annotator else None
-    cam = _camera(camera)
-    return {
-        key: AttributeLabels(
-            mine=view.label(mine, key, cam) if mine else None,
-            others=MappingProxyType(
-                {
-                    src: vals[(key, cam)]
-                    for src, vals in sorted(view.labels.items())
-                    if src != mine and (key, cam) in vals
-                }
-            ),
-        )
-        for key in ATTRIBUTE_KEYS
-    }
-
-
-def effective_labels(view: IdentityView, camera: int, source: str | None = None) -> dict[str, int]:
-    """The label of every attribute for one image of ``camera`` (-1 = unknown).
-
-    Policy, in order: a decision for this camera, then an identity-wide decision; then,
-    with ``source``, that source's camera override, else its identity-wide label;
-    without ``source``, the value every source agrees on (each source's override for
-    this camera, else its identity-wide label) and unknown when they disagree.
-    """
-    out: dict[str, int] = {}
-    for key in ATTRIBUTE_KEYS:
-        decided = view.decisions.get((key, camera), view.decisions.get((key, IDENTITY_WIDE)))
-        if decided is not None:
-            out[key] = decided
-            continue
-        sources = [source] if source is not None else sorted(view.labels)
-        values = set()
-        for src in sources:
-            labels = view.labels.get(src, {})
-            value = labels.get((key, camera), labels.get((key, IDENTITY_WIDE)))
-            if value is not None and value >= 0:
-                values.add(value)
-        out[key] = values.pop() if len(values) == 1 else int(LabelValue.UNKNOWN)
-    return out

@@ -1,30 +1,26 @@
-"""CSV in and out: the synthetic ground truth, and our own labels losslessly.
+"""Our labels CSV out (``paenet-labels export``): every label and decision, losslessly.
 
-Our CSV has one row per label or decision::
+One row per label or decision::
 
     kind,dataset,pid,attribute,camera,source,source_kind,value,by,at
 
 ``kind`` is ``label`` or ``decision``; ``camera`` 0 = identity-wide; ``value`` 0, 1 or
 -1 (unknown); ``by`` the annotator who set it (empty for imports); ``at`` ISO time.
-Exporting, importing into an empty store with the same dataset registered, and
-exporting again gives the same file.
+Exporting, importing into an empty store with the same dataset registered
+(:mod:`annotator.store.importers.csv_labels`), and exporting again gives the same file.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from annotator.store.errors import ImportFormatError
-from annotator.store.importers.common import ImportReport, LabelRow, write_import
-from annotator.store.importers.csv_labels import CSV_COLUMNS, import_csv
+from annotator.store.importers.csv_labels import CSV_COLUMNS
 from annotator.store.models import (
-    IDENTITY_WIDE,
     Annotator,
     Dataset,
     Decision,
@@ -32,42 +28,9 @@ from annotator.store.models import (
     Label,
     Source,
 )
-from annotator.store.services.common import dataset_row
+from annotator.store.services.lookups import dataset_row
 from paenet.atomic import atomic_open
-from paenet.attributes import ATTRIBUTE_KEYS, parse_value
-
-SYNTH_FILE = "synth_attributes.csv"
-__all__ = ["CSV_COLUMNS", "SYNTH_FILE", "export_csv", "import_csv", "import_synth"]
-
-
-def import_synth(
-    session: Session, dataset: str, root_or_file: Path | str, source: str = "synth-gt"
-) -> ImportReport:
-    """Read the ground truth that ``paenet-data synth`` writes (``synth_attributes.csv``)."""
-    path = Path(root_or_file)
-    if path.is_dir():
-        path = path / SYNTH_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ImportFormatError(path, f"cannot read ({exc.strerror or exc})") from None
-    reader = csv.DictReader(io.StringIO(text))
-    expected = ["pid", *ATTRIBUTE_KEYS]
-    if reader.fieldnames != expected:  # never quote the line: it may be any file
-        raise ImportFormatError(
-            path,
-            f"expected header {','.join(expected)} (the synthetic ground truth) as the first line",
-        )
-    rows: list[LabelRow] = []
-    for line, rec in enumerate(reader, start=2):
-        try:
-            pid = int(rec["pid"])
-            values = [int(parse_value(rec[k])) for k in ATTRIBUTE_KEYS]
-        except (TypeError, ValueError) as exc:
-            raise ImportFormatError(path, f"line {line}: {exc}") from None
-        rows.extend(LabelRow(pid, k, IDENTITY_WIDE, v) for k, v in zip(ATTRIBUTE_KEYS, values))
-    n_ids, n_labels, _ = write_import(session, dataset, source, str(path), rows)
-    return ImportReport(source, n_ids, n_labels)
+from paenet.attributes import ATTRIBUTE_KEYS
 
 
 def export_csv(session: Session, path: Path | str, dataset: str | None = None) -> int:
