@@ -90,12 +90,7 @@ def check_manifest(
         if problem:
             problems.append(f"{directory / csv}: {problem}")
     try:
-        if m.kind == "regdb":
-            for trial in range(1, 11):
-                m.protocols(trial=trial)
-                m.training_set(trial=trial)
-        else:
-            m.protocols()
+        m.kind_spec.load_every_list(m)
     except (ManifestError, KeyError, ValueError) as exc:
         problems.append(str(exc))
     workers = workers or min(8, os.cpu_count() or 1)

@@ -36,12 +36,11 @@ from annotator.export.unknowns import UnknownLabelsError, summarize_unknowns
 from annotator.store.db import Store
 from annotator.store.faults import public_url
 from paenet.attributes import NUM_ATTRIBUTES, LabelValue
+from paenet.data.kind_spec import DatasetKindSpec
+from paenet.data.kinds import kind_spec, kind_specs
 from paenet.data.manifest import ManifestImage
-from paenet.data.manifest_build import dataset_protocols, read_dataset, split_of_pid
 from paenet.data.manifest_write import write_manifest
 from paenet.data.outdir import MANIFEST, check_output
-from paenet.data.regdb import RegdbDataset
-from paenet.data.sysu_protocol import load_rand_perm
 
 log = logging.getLogger(__name__)
 
@@ -104,31 +103,29 @@ def run_export(
             else None
         )
     check_output(options.out, MANIFEST, label=label, outside=labels.root)
-    if OFFICIAL_FORMAT in options.formats and labels.kind != "sysu":
+    kind = kind_spec(labels.kind)
+    if OFFICIAL_FORMAT in options.formats and not kind.official_label_files:
+        able = " / ".join(k.title for k in kind_specs() if k.official_label_files)
         raise ValueError(
-            f"--format {OFFICIAL_FORMAT} is SYSU-MM01 only; {options.dataset} is {labels.kind}"
+            f"--format {OFFICIAL_FORMAT} is {able} only; {options.dataset} is {kind.name}"
         )
-    ds = read_dataset(labels.kind, labels.root)
+    ds = kind.read(labels.root)
     rand_perm = (
-        load_rand_perm(options.rand_perm) if options.rand_perm and labels.kind == "sysu" else None
+        kind.load_permutations(options.rand_perm)
+        if options.rand_perm and kind.official_permutations
+        else None
     )
-    images = _label_images(ds, labels, sources)
-    training = _training_ids(ds)
+    images = _label_images(kind, ds, labels, sources)
+    training = set(kind.train_ids(ds))
     summary = summarize_unknowns(images, training)
     dropped: tuple[int, ...] = ()
     filled = 0
     if summary.total and options.unknown == "fail":
         raise UnknownLabelsError(summary)
-    protocols, train_lists = dataset_protocols(ds, rand_perm)
+    protocols, train_lists = kind.dataset_protocols(ds, rand_perm)
     if options.unknown == "drop":
         dropped = summary.identities
-        gone = set(dropped)
-        if isinstance(ds, RegdbDataset):
-            train_lists = {
-                t: tuple(x for x in v if x.pid not in gone) for t, v in train_lists.items()
-            }
-        else:
-            images = [im for im in images if im.sample.pid not in gone]
+        images, train_lists = kind.without_identities(images, train_lists, set(dropped))
     elif options.unknown in ("0", "1"):
         images, filled = _fill(images, int(options.unknown))
     test_unknowns = sum(v == LabelValue.UNKNOWN for im in images for v in im.attributes)
@@ -162,9 +159,7 @@ def run_export(
             "command": "paenet-export",
             "options": _options_dict(options),
             "database": public_url(store.url),
-            "sampling": "official"
-            if rand_perm is not None
-            else ("seeded" if labels.kind == "sysu" else "idx files"),
+            "sampling": kind.sampling(rand_perm),
         },
         extra_files=extra,
     )
@@ -181,8 +176,10 @@ def run_export(
     )
 
 
-def _label_images(ds, labels: DatasetLabels, sources: Sequence[str] | None) -> list[ManifestImage]:
-    splits = split_of_pid(ds)
+def _label_images(
+    kind: DatasetKindSpec, ds, labels: DatasetLabels, sources: Sequence[str] | None
+) -> list[ManifestImage]:
+    splits = kind.splits_of(ds)
     humans = labels.annotator_sources
     cache: dict[tuple[int, int], tuple[tuple[int, ...], tuple[str, ...]]] = {}
     missing: set[int] = set()
@@ -207,12 +204,6 @@ def _label_images(ds, labels: DatasetLabels, sources: Sequence[str] | None) -> l
             len(missing), sorted(missing)[:10],
         )  # fmt: skip
     return out
-
-
-def _training_ids(ds) -> set[int]:
-    if isinstance(ds, RegdbDataset):
-        return set(ds.pids)
-    return set(ds.split_ids("train")) | set(ds.split_ids("val"))
 
 
 def _fill(images: list[ManifestImage], value: int) -> tuple[list[ManifestImage], int]:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from paenet.data.errors import DatasetError
-from paenet.data.kinds import KINDS
+from paenet.data.kinds import KINDS, kind_spec, kind_specs
 from paenet.logs import setup_logging
 from paenet.synth.config import SCALES
 
@@ -60,20 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     from paenet.data.images import verify_images
-    from paenet.data.regdb import read_regdb
-    from paenet.data.summary import render_text, summarize_regdb, summarize_sysu
-    from paenet.data.sysu import read_sysu
-    from paenet.data.sysu_protocol import load_rand_perm
+    from paenet.data.summary import render_text
 
-    if args.dataset == "sysu":
-        ds = read_sysu(args.root)
-        rand_perm = load_rand_perm(args.rand_perm) if args.rand_perm else None
-        summary = summarize_sysu(ds, rand_perm)
-    else:
-        if args.rand_perm:
-            raise SystemExit("paenet-data: --rand-perm applies to SYSU-MM01 only")
-        ds = read_regdb(args.root)
-        summary = summarize_regdb(ds)
+    kind = kind_spec(args.dataset)
+    if args.rand_perm and not kind.official_permutations:
+        able = " / ".join(k.title for k in kind_specs() if k.official_permutations)
+        raise SystemExit(f"paenet-data: --rand-perm applies to {able} only")
+    ds = kind.read(args.root)
+    rand_perm = kind.load_permutations(args.rand_perm) if args.rand_perm else None
+    summary = kind.summarize(ds, rand_perm)
     bad = []
     if args.verify_images:
         bad = verify_images(ds.root, ds.samples, progress=True)

@@ -43,69 +43,59 @@ from typing import Any
 import numpy as np
 
 from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES
+from paenet.data.kind_spec import DatasetKindSpec
+from paenet.data.kinds import KINDS, kind_spec
+from paenet.data.manifest_schema import (
+    IMAGE_COLUMNS,
+    IMAGE_COLUMNS_V1,
+    IMAGE_FILE_COLUMNS,
+    IMAGES_CSV,
+    IMAGES_PARQUET,
+    MANIFEST_FILE,
+    MANIFEST_FORMAT,
+    MANIFEST_SCHEMA_VERSION,
+    PROTOCOL_COLUMNS,
+    PROTOCOLS_CSV,
+    PROTOCOLS_PARQUET,
+    PROVENANCE_SUFFIX,
+    READABLE_SCHEMA_VERSIONS,
+    ManifestError,
+    ManifestImage,
+    image_columns,
+    path_problem,
+)
+from paenet.data.manifest_tables import read_images, read_lists
 from paenet.data.protocol import SkipRule, TestProtocol
 from paenet.data.records import Sample
 
-MANIFEST_FORMAT = "paenet-manifest"
-MANIFEST_SCHEMA_VERSION = 2
-"""Written by this version. 2 added the images' ``bytes`` and ``mtime_ns`` columns."""
-READABLE_SCHEMA_VERSIONS: tuple[int, ...] = (1, 2)
-MANIFEST_FILE = "manifest.json"
-IMAGES_PARQUET = "images.parquet"
-IMAGES_CSV = "images.csv"
-PROTOCOLS_PARQUET = "protocols.parquet"
-PROTOCOLS_CSV = "protocols.csv"
-KINDS: tuple[str, ...] = ("sysu", "regdb")
-SYSU_SPLITS: tuple[str, ...] = ("train", "val", "test")
-PROVENANCE_SUFFIX = "_provenance"
-IMAGE_COLUMNS_V1: tuple[str, ...] = (
-    "path",
-    "pid",
-    "camera",
-    "modality",
-    "split",
-    *ATTRIBUTE_KEYS,
-    *(k + PROVENANCE_SUFFIX for k in ATTRIBUTE_KEYS),
-)
-"""Columns of ``images.*`` in schema version 1."""
-IMAGE_FILE_COLUMNS: tuple[str, ...] = ("bytes", "mtime_ns")
-"""Since schema version 2: each image file's size in bytes and its modification time in
-integer nanoseconds (``st_mtime_ns``: exact, where float seconds would round) when the
-manifest was written."""
-IMAGE_COLUMNS: tuple[str, ...] = (*IMAGE_COLUMNS_V1, *IMAGE_FILE_COLUMNS)
-"""Columns of ``images.parquet`` / ``images.csv``, in file order (schema version 2)."""
-
-
-def image_columns(schema_version: int) -> tuple[str, ...]:
-    """The columns of ``images.*`` in a manifest of ``schema_version``."""
-    return IMAGE_COLUMNS_V1 if schema_version < 2 else IMAGE_COLUMNS
-
-
-PROTOCOL_COLUMNS: tuple[str, ...] = ("list", "path")
-"""Columns of ``protocols.parquet`` / ``protocols.csv``: one row per (list, image), in list
-order. A protocol names its query and gallery lists; identical lists are stored once."""
-
-
-class ManifestError(ValueError):
-    """A manifest is missing, malformed, tampered with, or does not match the disk."""
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        self.path = Path(path)
-        self.problem = problem
-        super().__init__(f"{self.path}: {problem}")
-
-
-@dataclass(frozen=True, slots=True)
-class ManifestImage:
-    """One image of a manifest with the attribute labels that apply to it (its camera)."""
-
-    sample: Sample
-    split: str | None
-    """SYSU ``train``/``val``/``test``; RegDB None (its splits are per trial)."""
-    attributes: tuple[int, ...]
-    """Length 8, schema order (:mod:`paenet.attributes`); 0, 1 or -1 (unknown)."""
-    provenance: tuple[str, ...]
-    """Length 8: which decision or source gave each value, e.g. ``decision:camera``."""
+__all__ = [
+    "IMAGES_CSV",
+    "IMAGES_PARQUET",
+    "IMAGE_COLUMNS",
+    "IMAGE_COLUMNS_V1",
+    "IMAGE_FILE_COLUMNS",
+    "MANIFEST_FILE",
+    "MANIFEST_FORMAT",
+    "MANIFEST_SCHEMA_VERSION",
+    "PROTOCOLS_CSV",
+    "PROTOCOLS_PARQUET",
+    "PROTOCOL_COLUMNS",
+    "PROVENANCE_SUFFIX",
+    "READABLE_SCHEMA_VERSIONS",
+    "Manifest",
+    "ManifestError",
+    "ManifestImage",
+    "TrainingSet",
+    "content_hash",
+    "hash_problems",
+    "image_columns",
+    "load_manifest",
+    "path_problem",
+    "read_manifest_json",
+    "sha256_file",
+]
+"""The format's names (defined in :mod:`paenet.data.manifest_schema`) are read from here
+too: this module is the manifest's public face."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +131,10 @@ class Manifest:
     content_hash: str
     """SHA-256 of ``manifest.json`` without its creation time (covers every table's hash)."""
     metadata: Mapping[str, Any]
+    attributes: np.ndarray = field(repr=False, compare=False)
+    """int8 ``[N, 8]`` (read-only) in the order of :attr:`images`: every image's attribute
+    values, 0, 1 or -1 (unknown), as the table holds them (each record's
+    ``attributes`` tuple holds the same row)."""
     image_bytes: np.ndarray | None = field(default=None, repr=False, compare=False)
     """int64 ``[N]`` in the order of :attr:`images`: each file's size when the manifest
     was written; None for a schema-1 manifest (recorded no sizes)."""
@@ -148,6 +142,12 @@ class Manifest:
     """int64 ``[N]``: each file's ``st_mtime_ns`` when written; None like ``image_bytes``."""
     _paths: tuple[str, ...] = field(default=(), repr=False, compare=False)
     """``str`` of every image path, in row order (read with the table; saves rebuilding it)."""
+
+    @property
+    def kind_spec(self) -> DatasetKindSpec:
+        """The object that answers this manifest's kind-specific questions
+        (:mod:`paenet.data.kinds`)."""
+        return kind_spec(self.kind)
 
     @property
     def synthetic(self) -> bool:
@@ -161,10 +161,7 @@ class Manifest:
         return MappingProxyType({p: i for i, p in enumerate(paths)})
 
     def image(self, path: PurePosixPath | str) -> ManifestImage:
-        try:
-            return self.images[self._row_of[str(path)]]
-        except KeyError:
-            raise KeyError(f"{path} is not an image of manifest {self.directory}") from None
+        return self.images[self.row(path)]
 
     def image_path(self, image_or_sample: ManifestImage | Sample) -> Path:
         """Absolute path of an image: ``root / sample.path`` (checked to stay inside root)."""
@@ -180,46 +177,38 @@ class Manifest:
 
     def attributes_of(self, samples: Sequence[Sample]) -> np.ndarray:
         """int8 ``[len(samples), 8]``: the manifest's attributes of each sample (by path)."""
-        out = np.empty((len(samples), NUM_ATTRIBUTES), dtype=np.int8)
-        for i, s in enumerate(samples):
-            out[i] = self.image(s.path).attributes
-        return out
+        rows = [self.row(s.path) for s in samples]
+        return self.attributes[np.asarray(rows, dtype=np.intp)].reshape(-1, NUM_ATTRIBUTES)
+
+    def row(self, path: PurePosixPath | str) -> int:
+        """The row of the image at ``path`` in :attr:`images` and :attr:`attributes`."""
+        try:
+            return self._row_of[str(path)]
+        except KeyError:
+            raise KeyError(f"{path} is not an image of manifest {self.directory}") from None
 
     def training_set(
         self, splits: Sequence[str] = ("train", "val"), trial: int | None = None
     ) -> TrainingSet:
-        """SYSU: the images of the named splits (default train + val, the field's
+        """The training set the kind selects (:meth:`DatasetKindSpec.training_rows`):
+        SYSU: the images of the named splits (default train + val, the field's
         convention). RegDB: trial ``trial`` (1..10, required)'s train lists."""
-        if self.kind == "sysu":
-            if trial is not None:
-                raise ValueError("SYSU-MM01 training sets are chosen by split, not by trial")
-            if isinstance(splits, str):
-                splits = (splits,)
-            bad = [s for s in splits if s not in SYSU_SPLITS]
-            if bad or not splits:
-                raise ValueError(
-                    f"SYSU-MM01 splits must be among {SYSU_SPLITS}, got {list(splits)}"
-                )
-            chosen = [im for im in self.images if im.split in splits]
-        else:
-            rows = self._list(regdb_train_list(_regdb_trial(trial)))
-            chosen = [self.images[i] for i in rows]
-        chosen.sort(key=lambda im: (im.sample.pid, im.sample.camera, im.sample.path))
+        rows = self.kind_spec.training_rows(self, splits, trial)
+        images = self.images
+        rows.sort(
+            key=lambda i: (images[i].sample.pid, images[i].sample.camera, images[i].sample.path)
+        )
+        chosen = tuple(images[i] for i in rows)
         pids = tuple(sorted({im.sample.pid for im in chosen}))
         index = {pid: i for i, pid in enumerate(pids)}
         labels = np.fromiter((index[im.sample.pid] for im in chosen), np.int64, len(chosen))
-        attrs = np.array([im.attributes for im in chosen], dtype=np.int8).reshape(
-            -1, NUM_ATTRIBUTES
-        )
-        return TrainingSet(tuple(chosen), labels, pids, attrs)
+        attrs = self.attributes[np.asarray(rows, dtype=np.intp)].reshape(-1, NUM_ATTRIBUTES)
+        return TrainingSet(chosen, labels, pids, attrs)
 
     def protocols(self, trial: int | None = None) -> list[TestProtocol]:
         """SYSU: the 40 settings (or the 4 of ``trial`` 0..9); RegDB: both directions of
         ``trial`` (1..10, required). Query and gallery keep the exported order."""
-        if self.kind == "regdb":
-            trial = _regdb_trial(trial)
-        elif trial is not None and trial not in range(10):
-            raise ValueError(f"SYSU-MM01 trial must be in 0..9, got {trial}")
+        trial = self.kind_spec.protocol_trial(trial)
         out: list[TestProtocol] = []
         for entry in self.metadata["protocols"]:
             params = entry["params"]
@@ -240,8 +229,6 @@ class Manifest:
     @cached_property
     def _lists(self) -> Mapping[str, tuple[int, ...]]:
         """Protocol and train lists (name -> image rows), read on first use."""
-        from paenet.data.manifest_tables import read_lists
-
         return read_lists(self.directory, self._row_of)
 
     @cached_property
@@ -251,39 +238,17 @@ class Manifest:
     def _samples(self, name: str) -> tuple[Sample, ...]:
         """The samples of a list, built once (all SYSU settings share their query list)."""
         if name not in self._sample_lists:
-            self._sample_lists[name] = tuple(self.images[i].sample for i in self._list(name))
+            self._sample_lists[name] = tuple(self.images[i].sample for i in self.list_rows(name))
         return self._sample_lists[name]
 
-    def _list(self, name: str) -> tuple[int, ...]:
+    def list_rows(self, name: str) -> tuple[int, ...]:
+        """The rows of :attr:`images` in the list ``name`` of ``protocols.*``, in list order."""
         try:
             return self._lists[name]
         except KeyError:
             raise ManifestError(
                 self.directory / PROTOCOLS_PARQUET, f"no rows for the list {name!r}"
             ) from None
-
-
-def regdb_train_list(trial: int) -> str:
-    """Name of RegDB trial ``trial``'s training list in ``protocols.*``."""
-    return f"regdb/trial={trial}/train"
-
-
-def _regdb_trial(trial: int | None) -> int:
-    if trial is None or trial not in range(1, 11):
-        raise ValueError(f"RegDB needs a trial in 1..10, got {trial}")
-    return trial
-
-
-def path_problem(text: str) -> str | None:
-    """Why ``text`` is not a safe dataset-relative posix path, or None when it is."""
-    if not text:
-        return "empty path"
-    if "\\" in text or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
-        return "path is absolute or not '/'-separated; expected e.g. 'cam1/0001/0001.jpg'"
-    parts = text.split("/")
-    if any(p in ("", ".", "..") for p in parts):
-        return "path escapes the dataset root (empty, '.' or '..' part)"
-    return None
 
 
 def sha256_file(path: Path) -> str:
@@ -327,8 +292,6 @@ def load_manifest(
             directory / MANIFEST_FILE,
             f"dataset root {root_path} does not exist (moved? pass root=… / --root)",
         )
-    from paenet.data.manifest_tables import read_images
-
     table = read_images(directory, ds["kind"], doc["schema_version"])
     return Manifest(
         directory=directory,
@@ -339,6 +302,7 @@ def load_manifest(
         images=table.images,
         content_hash=content_hash(doc),
         metadata=MappingProxyType(doc),
+        attributes=table.attributes,
         image_bytes=table.bytes,
         image_mtime_ns=table.mtime_ns,
         _paths=table.paths,

@@ -15,55 +15,26 @@ from typing import Any
 
 from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES, LabelValue
 from paenet.data.errors import DatasetError
-from paenet.data.kinds import read_dataset
-from paenet.data.manifest import ManifestImage
+from paenet.data.kinds import kind_of, read_dataset
+from paenet.data.manifest_schema import ManifestImage
 from paenet.data.manifest_write import write_manifest
 from paenet.data.protocol import TestProtocol
 from paenet.data.records import DatasetIndex, Sample
-from paenet.data.regdb import TRIALS as REGDB_TRIALS
-from paenet.data.regdb import RegdbDataset
-from paenet.data.regdb_protocol import Direction, regdb_protocol, regdb_train_entries
-from paenet.data.sysu import REQUIRED_SPLITS, SysuDataset
-from paenet.data.sysu_protocol import (
-    SHOTS,
-    TRIALS,
-    RandPerm,
-    Sampling,
-    SearchMode,
-    sysu_protocol,
-)
+
+__all__ = [
+    "SYNTH_ATTRIBUTES_FILE",
+    "dataset_protocols",
+    "manifest_from_synthetic",
+    "manifest_images",
+    "read_dataset",
+    "read_synth_attributes",
+]
 
 SYNTH_ATTRIBUTES_FILE = "synth_attributes.csv"
 SYNTH_PROVENANCE = "source:synthetic-truth"
 
 LabelFn = Callable[[Sample], tuple[tuple[int, ...], tuple[str, ...]]]
 """Gives one image's 8 attribute values (0/1/-1) and their 8 provenance strings."""
-
-
-def sysu_protocols(ds: SysuDataset, rand_perm: RandPerm | None = None) -> list[TestProtocol]:
-    """The 40 SYSU-MM01 settings (all/indoor x 1/10 shots x trials 0..9): official
-    sampling when ``rand_perm`` is given, else seeded (see :mod:`paenet.data.sysu_protocol`)."""
-    sampling = Sampling.OFFICIAL if rand_perm is not None else Sampling.SEEDED
-    return [
-        sysu_protocol(ds, mode, shots, trial, sampling, rand_perm)
-        for mode in SearchMode
-        for shots in SHOTS
-        for trial in TRIALS
-    ]
-
-
-def regdb_protocols(ds: RegdbDataset) -> tuple[list[TestProtocol], dict[int, tuple[Sample, ...]]]:
-    """Both directions of the 10 RegDB trials and each trial's training samples (idx files)."""
-    protocols = [regdb_protocol(ds, t, d) for t in REGDB_TRIALS for d in Direction]
-    train = {t: tuple(e.sample for e in regdb_train_entries(ds, t)) for t in REGDB_TRIALS}
-    return protocols, train
-
-
-def split_of_pid(ds: DatasetIndex) -> dict[int, str]:
-    """SYSU: person id -> ``train``/``val``/``test``; RegDB: empty (splits are per trial)."""
-    if not isinstance(ds, SysuDataset):
-        return {}
-    return {pid: split for split in REQUIRED_SPLITS for pid in ds.split_ids(split)}
 
 
 def read_synth_attributes(root: Path) -> dict[int, tuple[int, ...]]:
@@ -85,7 +56,8 @@ def read_synth_attributes(root: Path) -> dict[int, tuple[int, ...]]:
 
 
 def manifest_images(ds: DatasetIndex, label: LabelFn) -> list[ManifestImage]:
-    splits = split_of_pid(ds)
+    """Every image of ``ds`` with its identity split (its kind's) and ``label``'s values."""
+    splits = kind_of(ds).splits_of(ds)
     out: list[ManifestImage] = []
     for s in ds.samples:
         values, provenance = label(s)
@@ -94,13 +66,12 @@ def manifest_images(ds: DatasetIndex, label: LabelFn) -> list[ManifestImage]:
 
 
 def dataset_protocols(
-    ds: DatasetIndex, rand_perm: RandPerm | None = None
+    ds: DatasetIndex, rand_perm: Any = None
 ) -> tuple[list[TestProtocol], dict[int, tuple[Sample, ...]]]:
-    if isinstance(ds, SysuDataset):
-        return sysu_protocols(ds, rand_perm), {}
-    if isinstance(ds, RegdbDataset):
-        return regdb_protocols(ds)
-    raise TypeError(f"not a SYSU-MM01 or RegDB dataset: {type(ds).__name__}")
+    """Every test protocol of ``ds`` and its per-trial train lists (its kind's
+    :meth:`~paenet.data.kind_spec.DatasetKindSpec.dataset_protocols`; ``rand_perm``: the
+    official permutations where the kind has them)."""
+    return kind_of(ds).dataset_protocols(ds, rand_perm)
 
 
 def manifest_from_synthetic(

@@ -16,14 +16,13 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from paenet.attributes import ATTRIBUTE_KEYS, NUM_ATTRIBUTES
-from paenet.data.kinds import CAMERAS, dataset_kind
-from paenet.data.manifest import (
+from paenet.data.kinds import kind_spec
+from paenet.data.manifest_schema import (
     IMAGE_FILE_COLUMNS,
     IMAGES_PARQUET,
     PROTOCOL_COLUMNS,
     PROTOCOLS_PARQUET,
     PROVENANCE_SUFFIX,
-    SYSU_SPLITS,
     ManifestError,
     ManifestImage,
     image_columns,
@@ -64,6 +63,9 @@ class ImagesTable:
 
     images: tuple[ManifestImage, ...]
     paths: tuple[str, ...]
+    attributes: np.ndarray
+    """int8 ``[N, 8]``, read-only: the attribute columns (each record holds its row as a
+    tuple too)."""
     bytes: np.ndarray | None
     """int64 ``[N]``: each file's recorded size; None for a schema-1 manifest."""
     mtime_ns: np.ndarray | None
@@ -177,10 +179,10 @@ def read_images(directory: Path, kind: str, schema_version: int) -> ImagesTable:
     modality_of = {m.value: m for m in Modality}
     modalities = table.column("modality").to_pylist()
     splits = table.column("split").to_pylist()
-    allowed: set[str | None] = {*SYSU_SPLITS, None} if kind == "sysu" else {None}
+    spec = kind_spec(kind)
     for column, have, ok in (
         ("modality", modalities, set(modality_of)),
-        ("split", splits, allowed),
+        ("split", splits, spec.manifest_splits),
     ):
         wrong = set(have) - ok
         if wrong:
@@ -223,12 +225,13 @@ def read_images(directory: Path, kind: str, schema_version: int) -> ImagesTable:
                 provs,
             )
         )
-    return ImagesTable(images, texts, ints.get("bytes"), ints.get("mtime_ns"))
+    attrs.flags.writeable = False
+    return ImagesTable(images, texts, attrs, ints.get("bytes"), ints.get("mtime_ns"))
 
 
 def _check_cameras(path: Path, table, kind: str, cameras: np.ndarray, modalities: list) -> None:
     """Every camera one of the kind's (SYSU 1-6, RegDB 1-2) and of its modality."""
-    known = CAMERAS[dataset_kind(kind)]
+    known = kind_spec(kind).cameras
     ids = np.array(sorted(known), np.int64)
     unknown = ~np.isin(cameras, ids)
     if unknown.any():

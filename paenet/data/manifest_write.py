@@ -26,11 +26,12 @@ import numpy as np
 
 import paenet
 from paenet.attributes import ATTRIBUTE_KEYS, ATTRIBUTES, NUM_ATTRIBUTES
-from paenet.data.manifest import (
+from paenet.data.kinds import KINDS
+from paenet.data.manifest import sha256_file
+from paenet.data.manifest_schema import (
     IMAGE_COLUMNS,
     IMAGES_CSV,
     IMAGES_PARQUET,
-    KINDS,
     MANIFEST_FILE,
     MANIFEST_FORMAT,
     MANIFEST_SCHEMA_VERSION,
@@ -42,7 +43,6 @@ from paenet.data.manifest import (
     ManifestImage,
     path_problem,
     regdb_train_list,
-    sha256_file,
 )
 from paenet.data.outdir import MANIFEST, atomic_directory
 from paenet.data.paths import SYNTHETIC_MARKER

@@ -3,11 +3,14 @@
 :func:`make_plan` returns the image jobs (relative path, person, camera, frame)
 and the text files (split files, idx files) of a config, so the full-scale
 structure can be checked in milliseconds and the writer only has to execute it.
+Each dataset kind's stand-in is one :class:`SynthLayout` in :data:`SYNTH_LAYOUTS`
+(its planner, how its images are seeded, drawn and encoded), looked up by the kind's
+name: the planner and the writer do not test the name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -16,6 +19,7 @@ import numpy as np
 
 from paenet.data import regdb, sysu
 from paenet.data.records import Modality
+from paenet.synth.cameras import REGDB_LOOKS, SYSU_LOOKS, CameraLook
 from paenet.synth.config import SynthConfig
 from paenet.synth.people import Person, make_people
 from paenet.synth.structure import load_structure
@@ -44,9 +48,9 @@ class ImageJob:
         RegDB's visible and thermal cameras are co-registered and shoot at once, so a
         pair shares its generator (same pose and crop); SYSU cameras are independent.
         """
-        if layout == "regdb":
-            return [seed, _REGDB_CODE, self.pid, 0, self.frame]
-        return [seed, _SYSU_CODE, self.pid, self.camera, self.frame]
+        spec = synth_layout(layout)
+        camera = 0 if spec.co_registered else self.camera
+        return [seed, spec.seed_code, self.pid, camera, self.frame]
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class Plan:
 
 
 def make_plan(config: SynthConfig) -> Plan:
-    return _plan_sysu(config) if config.layout == "sysu" else _plan_regdb(config)
+    return synth_layout(config.layout).plan(config)
 
 
 def _plan_sysu(config: SynthConfig) -> Plan:
@@ -148,3 +152,56 @@ def _plan_regdb(config: SynthConfig) -> Plan:
         "views": "first half of each id's frames front, second half back (in the file name)",
     }
     return Plan(config, MappingProxyType(people), tuple(jobs), MappingProxyType(text), notes)
+
+
+@dataclass(frozen=True)
+class SynthLayout:
+    """How the stand-in of one dataset kind is planned, seeded, drawn and encoded."""
+
+    plan: Callable[[SynthConfig], Plan]
+    seed_code: int
+    """The layout's word in every image's seed (:meth:`ImageJob.seed_words`)."""
+    co_registered: bool
+    """The cameras shoot at once: the images of one (person, frame) share a generator."""
+    look: Callable[[ImageJob], CameraLook]
+    """The camera look an image is drawn with."""
+    image_format: str
+    """The PIL format of its image files."""
+    save_options: Mapping[str, object] = field(default_factory=dict)
+    """Extra arguments of ``PIL.Image.save`` (JPEG quality …)."""
+
+
+def _sysu_look(job: ImageJob) -> CameraLook:
+    return SYSU_LOOKS[job.camera]
+
+
+def _regdb_look(job: ImageJob) -> CameraLook:
+    return REGDB_LOOKS[job.modality]
+
+
+JPEG_QUALITY = 90
+
+SYNTH_LAYOUTS: Mapping[str, SynthLayout] = MappingProxyType(
+    {
+        sysu.NAME: SynthLayout(
+            _plan_sysu,
+            _SYSU_CODE,
+            co_registered=False,
+            look=_sysu_look,
+            image_format="JPEG",
+            save_options=MappingProxyType({"quality": JPEG_QUALITY}),
+        ),
+        regdb.NAME: SynthLayout(
+            _plan_regdb, _REGDB_CODE, co_registered=True, look=_regdb_look, image_format="BMP"
+        ),
+    }
+)
+"""Every dataset kind with a synthetic stand-in, by the kind's name."""
+
+
+def synth_layout(layout: str) -> SynthLayout:
+    """The stand-in layout of the dataset kind ``layout``; ValueError naming the known ones."""
+    try:
+        return SYNTH_LAYOUTS[layout]
+    except KeyError:
+        raise ValueError(f"layout must be one of {tuple(SYNTH_LAYOUTS)}, got {layout!r}") from None

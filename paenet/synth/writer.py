@@ -31,10 +31,9 @@ from paenet.atomic import atomic_open
 from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.paths import SYNTHETIC_MARKER
 from paenet.data.records import Modality
-from paenet.synth.cameras import REGDB_LOOKS, SYSU_LOOKS, CameraLook
 from paenet.synth.config import GENERATOR_VERSION, SynthConfig, SynthReport
 from paenet.synth.people import Person, make_people
-from paenet.synth.plan import ImageJob, Plan, make_plan
+from paenet.synth.plan import ImageJob, Plan, make_plan, synth_layout
 from paenet.synth.render import render_image
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,6 @@ INFO_FILE = SYNTHETIC_MARKER
 PROGRESS_FILE = ".synth_in_progress.json"
 _PART = ".part"
 _CHUNK = 256
-JPEG_QUALITY = 90
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -183,19 +181,13 @@ def _init_worker(layout: str, seed: int, pids: Sequence[int]) -> None:
     _STATE["people"] = make_people(list(pids), seed)
 
 
-def _look(layout: str, job: ImageJob) -> CameraLook:
-    return SYSU_LOOKS[job.camera] if layout == "sysu" else REGDB_LOOKS[job.modality]
-
-
 def encode_job(job: ImageJob, person: Person, layout: str, seed: int) -> bytes:
     """The exact bytes of one image file (JPEG for SYSU, BMP for RegDB)."""
+    spec = synth_layout(layout)
     rng = np.random.default_rng(np.random.SeedSequence(job.seed_words(layout, seed)))
-    img = render_image(person, _look(layout, job), rng, seed, back=job.back)
+    img = render_image(person, spec.look(job), rng, seed, back=job.back)
     buf = io.BytesIO()
-    if layout == "sysu":
-        img.save(buf, format="JPEG", quality=JPEG_QUALITY)
-    else:
-        img.save(buf, format="BMP")
+    img.save(buf, format=spec.image_format, **spec.save_options)
     return buf.getvalue()
 
 

@@ -67,7 +67,7 @@ class TrainImages:
                 [Modality(img.sample.modality).model_index for img in training.images],
                 dtype=np.int64,
             ),
-            attributes=np.asarray(training.attributes, dtype=np.int8),
+            attributes=training.attributes,  # int8 (N, n) from the manifest's table
             pids=tuple(training.pids),
             root=manifest.root,
         )
@@ -278,7 +278,9 @@ class TrainDataset(Dataset):
             return self.cache[index]
         return prepare(decode(self.images.paths[index], self.images.root), self.size, self.pad)
 
-    def __getitem__(self, item: Item) -> tuple[Tensor, int, int, Tensor, int]:
+    def __getitem__(self, item: Item) -> tuple[Tensor, int, int, int]:
+        """The augmented image, its label, modality and index (the collator adds the
+        attributes of the whole batch from :attr:`TrainImages.attributes`)."""
         index, seed = item
         modality = int(self.images.modality[index])
         pipeline = (
@@ -291,20 +293,26 @@ class TrainDataset(Dataset):
             torch.from_numpy(np.ascontiguousarray(image)),
             int(self.images.labels[index]),
             modality,
-            torch.from_numpy(self.images.attributes[index].copy()),
             index,
         )
 
 
-def collate(items: list[tuple[Tensor, int, int, Tensor, int]]) -> Batch:
-    images, labels, modality, attributes, index = zip(*items)
-    return Batch(
-        torch.stack(images),
-        torch.tensor(labels, dtype=torch.int64),
-        torch.tensor(modality, dtype=torch.int64),
-        torch.stack(attributes),
-        torch.tensor(index, dtype=torch.int64),
-    )
+class Collate:
+    """Stacks a batch of :meth:`TrainDataset.__getitem__` items into a :class:`Batch`;
+    the attributes are one gather of the batch's rows of the int8 (N, n) array."""
+
+    def __init__(self, attributes: np.ndarray):
+        self.attributes = attributes
+
+    def __call__(self, items: list[tuple[Tensor, int, int, int]]) -> Batch:
+        images, labels, modality, index = zip(*items)
+        return Batch(
+            torch.stack(images),
+            torch.tensor(labels, dtype=torch.int64),
+            torch.tensor(modality, dtype=torch.int64),
+            torch.from_numpy(self.attributes[np.asarray(index, dtype=np.intp)]),
+            torch.tensor(index, dtype=torch.int64),
+        )
 
 
 def _worker_init(_: int) -> None:
@@ -321,7 +329,7 @@ def build_loader(
         dataset,
         batch_sampler=sampler,
         num_workers=workers,
-        collate_fn=collate,
+        collate_fn=Collate(dataset.images.attributes),
         pin_memory=config.pin_memory and cuda,
         persistent_workers=config.persistent_workers and workers > 0,
         prefetch_factor=config.prefetch_factor if workers > 0 else None,

@@ -109,6 +109,16 @@ def test_sysu_round_trip_labels_training_set_and_protocols(stand_in: Path, sysu_
     assert m.attributes_of(samples).tolist() == [list(truth[s.pid]) for s in samples]
 
 
+def test_attributes_are_one_read_only_int8_array_in_row_order(sysu_manifest: Path):
+    m = load_manifest(sysu_manifest)
+    assert m.attributes.dtype == np.int8 and m.attributes.shape == (len(m.images), 8)
+    assert not m.attributes.flags.writeable
+    assert m.attributes.tolist() == [list(im.attributes) for im in m.images]
+    train = m.training_set(["train"])
+    assert train.attributes.tolist() == [list(im.attributes) for im in train.images]
+    assert m.row(train.images[5].sample.path) == m.images.index(train.images[5])
+
+
 def test_regdb_training_set_and_protocols_per_trial(stand_in: Path, tmp_path: Path):
     root = stand_in / "RegDB"
     m = load_manifest(manifest_from_synthetic(root, "regdb", tmp_path / "m-regdb"))

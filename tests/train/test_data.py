@@ -76,3 +76,12 @@ def test_loader_yields_collated_pk_batches_whatever_the_worker_count(images):
     sampler2 = CrossModalitySampler(images.labels, images.modality, 3, 2, seed=0)
     first = next(iter(build_loader(TrainDataset(images, two), sampler2, two, cuda=False)))
     assert torch.equal(first.images, b.images) and torch.equal(first.index, b.index)
+
+
+def test_batch_attributes_are_the_rows_of_the_training_array(images):
+    config = DataConfig(input_size=SIZE, num_ids=3, per_modality=2, workers=0)
+    sampler = CrossModalitySampler(images.labels, images.modality, 3, 2, seed=0)
+    for b in build_loader(TrainDataset(images, config), sampler, config, cuda=False):
+        expected = np.stack([images.attributes[i].copy() for i in b.index.tolist()])
+        assert b.attributes.dtype == torch.int8
+        assert torch.equal(b.attributes, torch.from_numpy(expected))

@@ -12,8 +12,7 @@ from annotator.store.models import Dataset, Identity, Image
 from annotator.store.services.lookups import dataset_row, pairs
 from annotator.store.services.names import validate_slug
 from annotator.store.services.records import DatasetInfo
-from paenet.data.kinds import dataset_kind, read_dataset
-from paenet.data.sysu import SysuDataset
+from paenet.data.kinds import kind_spec
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +20,8 @@ log = logging.getLogger(__name__)
 def register_dataset(session: Session, name: str, kind: str, root: Path | str) -> DatasetInfo:
     """Register (or rescan) a dataset root. Idempotent: a rescan adds new identities and
     images and never touches labels; the same name with another root is refused."""
-    kind = dataset_kind(kind).value
+    spec = kind_spec(kind)
+    kind = spec.name
     root = Path(root).resolve()
     row = session.scalar(select(Dataset).where(Dataset.name == name))
     if row is None:
@@ -34,9 +34,8 @@ def register_dataset(session: Session, name: str, kind: str, root: Path | str) -
             f"dataset {name!r} is already registered as {row.kind} at {row.root}; "
             f"choose another name for {kind} at {root}"
         )
-    ds = read_dataset(kind, root)
-    # RegDB identities carry no split (its train/test parts are per trial)
-    split_of = {pid: ds.split_of(pid) if isinstance(ds, SysuDataset) else None for pid in ds.pids}
+    ds = spec.read(root)
+    split_of = spec.splits_of(ds)  # None where the kind's identities carry no split (RegDB)
     known = pairs(
         session.execute(select(Identity.pid, Identity.id).where(Identity.dataset_id == row.id))
     )
