@@ -45,15 +45,14 @@ from annotator.store.services.annotators import (
 from annotator.store.services.names import clean_annotator_name, validate_slug
 from annotator.store.services.validation import validate_attribute, validate_value
 from paenet.attributes import ATTRIBUTE_KEYS
-from paenet.data import regdb, sysu
+from paenet.data.kinds import kind_specs
 
 CSV_COLUMNS = (
     "kind", "dataset", "pid", "attribute", "camera", "source", "source_kind", "value", "by", "at",
 )  # fmt: skip
 MAX_REPORTED = 20
 CAMERAS_OF_KIND: Mapping[str, frozenset[int]] = {
-    "sysu": frozenset(sysu.CAMERAS),
-    "regdb": frozenset(regdb.CAMERAS),
+    spec.name: frozenset(spec.cameras) for spec in kind_specs()
 }
 
 
