@@ -55,7 +55,7 @@ from paenet.train.steps import (
     build_scheduler,
     detach_attribute_head_input,
 )
-from paenet.train.validation import validation_set
+from paenet.train.validation import ValidationSet, validation_set
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +260,32 @@ def _finish_done_run(
     return result
 
 
+def _builtin_hooks(
+    config: RunConfig,
+    run_dir: Path,
+    info: D.DistInfo,
+    checkpointer: Checkpointer,
+    run_log: RunLog | None,
+    val: ValidationSet | None,
+    ranks: RankFingerprints,
+) -> list[Hook]:
+    """The hooks every run has, in their order (:mod:`paenet.train.hooks`): validation
+    (with a validation set) before ``last.pt``, both before the epoch's log record;
+    ``last.pt`` of a stop before the fingerprints, those before ``final.pt``."""
+    data = config.data
+    hooks: list[Hook] = [StepWarnings()]
+    if val is not None:
+        hooks.append(Validate(val, config, checkpointer))
+    images_per_batch = 2 * data.num_ids * data.per_modality * info.world_size
+    return [
+        *hooks,
+        LastCheckpoint(checkpointer, config.runtime.checkpoint_every),
+        LogMetrics(run_log, config, images_per_batch),
+        ranks,
+        FinalCheckpoint(checkpointer, ranks, run_dir),
+    ]
+
+
 def _train(
     manifest: Any,
     run_dir: Path,
@@ -386,16 +412,7 @@ def _train(
         run_log = RunLog(run_dir, resume_step=state.step if ckpt is not None else None)
 
     ranks = RankFingerprints()
-    hooks: list[Hook] = [StepWarnings()]
-    if val is not None:
-        hooks.append(Validate(val, config, checkpointer))
-    hooks += [
-        LastCheckpoint(checkpointer, rt.checkpoint_every),
-        LogMetrics(run_log, config, 2 * data.num_ids * data.per_modality * info.world_size),
-        ranks,
-        FinalCheckpoint(checkpointer, ranks, run_dir),
-        *extra_hooks,
-    ]
+    hooks = _builtin_hooks(config, run_dir, info, checkpointer, run_log, val, ranks)
     loop = TrainLoop(
         config=config,
         model=model,
@@ -411,7 +428,7 @@ def _train(
         attribute_rates=positive_rates(images.attributes).to(device),
         info=info,
         state=state,
-        hooks=hooks,
+        hooks=[*hooks, *extra_hooks],
     )
     try:
         loop.run()
