@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -88,8 +89,13 @@ def broadcast_buffers(model: nn.Module, info: DistInfo) -> None:
 
 def state_fingerprint(model: nn.Module) -> str:
     """SHA-256 over every parameter's and buffer's bytes, in state-dict order."""
+    return state_dict_fingerprint(model.state_dict())
+
+
+def state_dict_fingerprint(state: Mapping[str, torch.Tensor]) -> str:
+    """:func:`state_fingerprint` of a state dict (a checkpoint's ``model``)."""
     h = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
+    for name, tensor in state.items():
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()

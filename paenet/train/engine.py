@@ -1,29 +1,30 @@
-"""The training loop: manifest → model → epochs → checkpoints, logs and plots.
+"""Training a run: manifest → model → epochs → checkpoints, logs and plots.
 
 ``train(manifest_dir, run_dir, config)`` runs one process's share of a run (one
 process, or one rank under ``torchrun``). Rank 0 alone writes ``RUN_DIR``:
 ``config.yaml`` (the resolved configuration), ``run.json`` (manifest, versions,
 devices), ``metrics.jsonl``, ``tb/``, ``checkpoints/{last,final}.pt`` and ``plots/``.
+
+This module sets a run up (checks, data, model, optimiser, sampler, resume) and wires
+it: the epochs are :class:`paenet.train.loop.TrainLoop`'s, what happens around them the
+hooks' (:mod:`paenet.train.hooks`), what a checkpoint holds the
+:class:`paenet.train.state.Checkpointer`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torchvision
 import yaml
 from torch.nn.parallel import DistributedDataParallel
-from tqdm import tqdm
 
-import paenet
 from paenet.atomic import write_text_atomic
 from paenet.model import PAENetConfig
 from paenet.train import distributed as D
@@ -37,20 +38,25 @@ from paenet.train.checkpoint import (
 )
 from paenet.train.config import SECTIONS, RunConfig, to_dict
 from paenet.train.data import DecodedCache, TrainDataset, build_loader, load_train_images
-from paenet.train.health import COLLAPSE_RELATIVE_STD
+from paenet.train.hooks import (
+    FinalCheckpoint,
+    LastCheckpoint,
+    LogMetrics,
+    RankFingerprints,
+    StepWarnings,
+    Validate,
+)
 from paenet.train.logs import RunLog, plot_metrics
+from paenet.train.loop import Hook, TrainLoop
 from paenet.train.sampler import CrossModalitySampler
+from paenet.train.state import Checkpointer, TrainState, final_from_last, versions
 from paenet.train.steps import (
     amp_dtype,
     build_optimizer,
     build_scheduler,
     detach_attribute_head_input,
-    feeds_predicted,
-    loss_config,
-    train_step,
 )
-from paenet.train.transforms import normalize_batch
-from paenet.train.validation import evaluate, validation_set
+from paenet.train.validation import ValidationSet, validation_set
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +110,6 @@ def positive_rates(attributes: np.ndarray) -> torch.Tensor:
     counts = known.sum(axis=0)
     rates = np.where(counts > 0, positives / np.maximum(counts, 1), 0.5)
     return torch.tensor(rates, dtype=torch.float32)
-
-
-def _versions() -> dict[str, str]:
-    return {
-        "torch": str(torch.__version__),
-        "torchvision": str(torchvision.__version__),
-        "paenet": paenet.__version__,
-    }
 
 
 def _check_resume(ckpt: dict[str, Any], config: RunConfig, manifest: Any, force: bool) -> None:
@@ -171,8 +169,12 @@ def train(
     *,
     resume: bool = False,
     force: bool = False,
+    hooks: Sequence[Hook] = (),
 ) -> TrainResult:
     """Train (or with ``resume``, continue) a run. See the module docstring for outputs.
+
+    ``hooks`` run after the built-in ones (:mod:`paenet.train.hooks`) at each call of
+    the loop (:mod:`paenet.train.loop`), on every rank.
 
     Raises:
         TrainSetupError: RegDB without a trial, SYSU with one, a resume whose saved
@@ -202,7 +204,7 @@ def train(
             done = _finish_done_run(ckpt, run_dir, config, info)
             if done is not None:
                 return done
-        return _train(manifest, run_dir, config, device, info, ckpt)
+        return _train(manifest, run_dir, config, device, info, ckpt, hooks)
     finally:
         D.shutdown(info)
 
@@ -221,7 +223,7 @@ def _finish_done_run(
         return None
     ckpt_dir = run_dir / "checkpoints"
     final = ckpt_dir / "final.pt"
-    fingerprint = _state_fingerprint(ckpt["model"])
+    fingerprint = D.state_dict_fingerprint(ckpt["model"])
     result = TrainResult(run_dir, final, epoch, step, True, (fingerprint,) * info.world_size)
     if info.is_main:
         try:
@@ -242,13 +244,7 @@ def _finish_done_run(
                 epoch,
                 step,
             )
-        state = {k: v for k, v in ckpt.items() if k not in ("format", "version")}
-        state["kind"] = "final"
-        state["extra"] = {
-            **(ckpt.get("extra") or {}),
-            "rank_fingerprints": list(result.fingerprints),
-        }
-        save_checkpoint(final, state)
+        save_checkpoint(final, final_from_last(ckpt, result.fingerprints))
         if config.data.val_split is not None and not (ckpt_dir / "best.pt").is_file():
             log.warning(
                 "%s is missing: the best validation epoch's model is not in last.pt and "
@@ -265,13 +261,30 @@ def _finish_done_run(
     return result
 
 
-def _state_fingerprint(state: dict[str, torch.Tensor]) -> str:
-    """:func:`paenet.train.distributed.state_fingerprint` of a saved state dict."""
-    h = hashlib.sha256()
-    for name, tensor in state.items():
-        h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
+def _builtin_hooks(
+    config: RunConfig,
+    run_dir: Path,
+    info: D.DistInfo,
+    checkpointer: Checkpointer,
+    run_log: RunLog | None,
+    val: ValidationSet | None,
+    ranks: RankFingerprints,
+) -> list[Hook]:
+    """The hooks every run has, in their order (:mod:`paenet.train.hooks`): validation
+    (with a validation set) before ``last.pt``, both before the epoch's log record;
+    ``last.pt`` of a stop before the fingerprints, those before ``final.pt``."""
+    data = config.data
+    hooks: list[Hook] = [StepWarnings()]
+    if val is not None:
+        hooks.append(Validate(val, config, checkpointer))
+    images_per_batch = 2 * data.num_ids * data.per_modality * info.world_size
+    return [
+        *hooks,
+        LastCheckpoint(checkpointer, config.runtime.checkpoint_every),
+        LogMetrics(run_log, config, images_per_batch),
+        ranks,
+        FinalCheckpoint(checkpointer, ranks, run_dir),
+    ]
 
 
 def _train(
@@ -281,9 +294,10 @@ def _train(
     device: torch.device,
     info: D.DistInfo,
     ckpt: dict[str, Any] | None,
+    extra_hooks: Sequence[Hook] = (),
 ) -> TrainResult:
     """One run from its start, or from ``ckpt`` (``last.pt``, already checked against
-    the configuration and the manifest)."""
+    the configuration and the manifest): builds the pieces, then runs the loop."""
     rt, data, optim = config.runtime, config.data, config.optim
     training = _training_set(manifest, config)
     val = validation_set(manifest, data.val_split) if data.val_split is not None else None
@@ -330,22 +344,41 @@ def _train(
         rank=info.rank,
         world_size=info.world_size,
     )
-    epoch, step, batch_in_epoch = 0, 0, 0
-    resumed_sums: dict[str, float] = {}
-    best_val: float | None = None
-    if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        if ckpt.get("scaler") is not None:
-            scaler.load_state_dict(ckpt["scaler"])
-        sampler.load_state_dict(ckpt["sampler"])
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        epoch, step = int(ckpt["epoch"]), int(ckpt["step"])
-        batch_in_epoch = int(ckpt.get("batch_in_epoch", 0))
-        resumed_sums = dict(ckpt.get("epoch_loss_sums") or {})
-        best_val = ckpt.get("best_val")
-        log.info("resuming at epoch %d, step %d (batch %d)", epoch, step, batch_in_epoch)
+    run_info = {
+        "manifest": {
+            "directory": str(manifest.directory),
+            "hash": manifest.content_hash,
+            "dataset": manifest.dataset,
+            "kind": manifest.kind,
+        },
+        "trial": data.trial,
+        "train_splits": list(data.splits) if manifest.kind == "sysu" else [],
+        "num_classes": len(images.pids),
+        "train_images": len(images),
+        "unreadable_images": [
+            {"path": str(b.path.relative_to(manifest.root)), "problem": b.problem}
+            for b in unreadable
+        ],
+        "world_size": info.world_size,
+        "device": str(device),
+        "amp": str(dtype).replace("torch.", "") if dtype else "off",
+        "versions": versions(),
+    }
+    checkpointer = Checkpointer(
+        ckpt_dir,
+        model=model,
+        model_config=model_config,
+        config=config,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        scaler=scaler,
+        sampler=sampler,
+        device=device,
+        manifest=run_info["manifest"],
+        train_splits=run_info["train_splits"],
+        pids=images.pids,
+    )
+    state = checkpointer.restore(ckpt) if ckpt is not None else TrainState()
 
     cache = None
     if data.cache:
@@ -372,238 +405,38 @@ def _train(
     if rt.compile:
         net = torch.compile(net)  # type: ignore[assignment]
 
-    run_info = {
-        "manifest": {
-            "directory": str(manifest.directory),
-            "hash": manifest.content_hash,
-            "dataset": manifest.dataset,
-            "kind": manifest.kind,
-        },
-        "trial": data.trial,
-        "train_splits": list(data.splits) if manifest.kind == "sysu" else [],
-        "num_classes": len(images.pids),
-        "train_images": len(images),
-        "unreadable_images": [
-            {"path": str(b.path.relative_to(manifest.root)), "problem": b.problem}
-            for b in unreadable
-        ],
-        "world_size": info.world_size,
-        "device": str(device),
-        "amp": str(dtype).replace("torch.", "") if dtype else "off",
-        "versions": _versions(),
-    }
     run_log = None
     if info.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_text_atomic(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
         write_text_atomic(run_dir / "run.json", json.dumps(run_info, indent=2) + "\n")
-        run_log = RunLog(run_dir, resume_step=step if ckpt is not None else None)
+        run_log = RunLog(run_dir, resume_step=state.step if ckpt is not None else None)
 
-    batch_images = 2 * data.num_ids * data.per_modality * info.world_size
-
-    def payload(
-        kind: str,
-        sampler_state: dict[str, Any],
-        epochs_done: int,
-        in_epoch: int,
-        sums: dict[str, float] | None = None,
-    ) -> dict[str, Any]:
-        rng = {"torch": torch.get_rng_state()}
-        if cuda:
-            rng["cuda"] = torch.cuda.get_rng_state(device)
-        return {
-            "kind": kind,
-            "model": model.state_dict(),
-            "model_config": model_config.to_dict(),
-            "config": to_dict(config),
-            "manifest": run_info["manifest"],
-            "trial": data.trial,
-            "train_splits": run_info["train_splits"],
-            "pids": list(images.pids),
-            "epoch": epochs_done,
-            "step": step,
-            "batch_in_epoch": in_epoch,
-            "epoch_loss_sums": dict(sums or {}),
-            "best_val": best_val,
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "scaler": scaler.state_dict() if scaler.is_enabled() else None,
-            "sampler": sampler_state,
-            "rng": rng,
-            "versions": _versions(),
-            "extra": {},
-        }
-
-    attribute_rates = positive_rates(images.attributes).to(device)
-    stopped = False
-    warned: set[str] = set()
-    collapse_warned: set[int] = set()
+    ranks = RankFingerprints()
+    hooks = _builtin_hooks(config, run_dir, info, checkpointer, run_log, val, ranks)
+    loop = TrainLoop(
+        config=config,
+        model=model,
+        net=net,
+        loader=loader,
+        sampler=sampler,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        scaler=scaler,
+        device=device,
+        dtype=dtype,
+        channels_last=channels_last,
+        attribute_rates=positive_rates(images.attributes).to(device),
+        info=info,
+        state=state,
+        hooks=[*hooks, *extra_hooks],
+    )
     try:
-        while epoch < optim.epochs and not stopped:
-            sampler.set_epoch(epoch)
-            losses = loss_config(config.loss, epoch, optim.epochs)  # this epoch's weights
-            sampler.skip(batch_in_epoch)
-            net.train()
-            # Loss sums of the epoch so far (restored on a mid-epoch resume).
-            sums: dict[str, float] = dict(resumed_sums)
-            count = batch_in_epoch
-            resumed_sums = {}
-            t_epoch = t_window = time.perf_counter()
-            window = 0
-            bar = tqdm(
-                total=len(sampler),
-                initial=batch_in_epoch,
-                desc=f"epoch {epoch + 1}/{optim.epochs}",
-                unit="batch",
-                disable=not (rt.progress and info.is_main),
-                dynamic_ncols=True,
-            )
-            for batch in loader:
-                step += 1
-                batch_in_epoch += 1
-                probing = rt.probe_every > 0 and step % rt.probe_every == 0 and info.is_main
-                logging_now = probing or step % rt.log_every == 0 or batch_in_epoch == len(sampler)
-                result = train_step(
-                    net,
-                    normalize_batch(batch.images, device, channels_last),
-                    batch.labels.to(device, non_blocking=True),
-                    batch.modality.to(device, non_blocking=True),
-                    batch.attributes.to(device, non_blocking=True),
-                    optimizer=optimizer,
-                    scaler=scaler,
-                    losses=losses,
-                    feed_predicted=feeds_predicted(epoch, step, optim.epochs, config.loss, rt.seed),
-                    dtype=dtype,
-                    step=step,
-                    probe=probing,
-                    attribute_rates=attribute_rates,
-                )
-                if result.diagnostics.get("health/collapsed") and epoch not in collapse_warned:
-                    collapse_warned.add(epoch)
-                    d = result.diagnostics
-                    log.warning(
-                        "step %d: the features have collapsed (relative spread of f^m %.3f, "
-                        "of the metric feature %.3f; collapse below %.2f): the images of a "
-                        "batch are nearly one point; see docs/training.md, 'Why a run "
-                        "collapses'",
-                        step,
-                        d["health/backbone/relative_std"],
-                        d["health/metric/relative_std"],
-                        COLLAPSE_RELATIVE_STD,
-                    )
-                for name, reason in result.skipped.items():
-                    if name not in warned:
-                        warned.add(name)
-                        log.warning("loss term %r skipped at step %d: %s", name, step, reason)
-                count += 1
-                window += 1
-                for k, v in result.values.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                bar.update(1)
-                if logging_now:
-                    now = time.perf_counter()
-                    rate = window * batch_images / max(now - t_window, 1e-9)
-                    t_window, window = now, 0
-                    bar.set_postfix(
-                        {k: f"{v:.3f}" for k, v in result.values.items()} | {"img/s": f"{rate:.0f}"}
-                    )
-                    if run_log is not None:
-                        run_log.write(
-                            {
-                                "kind": "step",
-                                "epoch": epoch,
-                                "step": step,
-                                "lr": optimizer.param_groups[1]["lr"],
-                                "images_per_s": rate,
-                                "fed_predicted": result.fed_predicted,
-                                "skipped": sorted(result.skipped),
-                                **{f"loss/{k}": v for k, v in result.values.items()},
-                                **result.diagnostics,
-                            }
-                        )
-                if rt.stop_after_steps is not None and step >= rt.stop_after_steps:
-                    stopped = True
-                    break
-            bar.close()
-            if stopped and batch_in_epoch < len(sampler):
-                if info.is_main:
-                    save_checkpoint(
-                        ckpt_dir / "last.pt",
-                        payload("last", sampler.state_dict(), epoch, batch_in_epoch, sums),
-                    )
-                log.info("stopped after step %d (runtime.stop_after_steps)", step)
-                break
-            scheduler.step()
-            epoch += 1
-            batch_in_epoch = 0
-            D.broadcast_buffers(model, info)
-            if info.is_main:
-                scores: dict[str, float] = {}
-                if val is not None and (epoch % data.val_every == 0 or epoch == optim.epochs):
-                    validation = evaluate(
-                        model, val, data.input_size, device, data.val_attribute_source
-                    )
-                    scores = validation.as_dict()
-                    log.info(
-                        "epoch %d: validation rank-1 %.2f %%, mAP %.2f %%, attribute head "
-                        "balanced accuracy %s (%s split, %s attributes)",
-                        epoch,
-                        100 * validation.retrieval.rank(1),
-                        100 * validation.retrieval.mAP,
-                        "n/a"
-                        if validation.attribute_balanced_accuracy is None
-                        else f"{100 * validation.attribute_balanced_accuracy:.1f} %",
-                        data.val_split,
-                        data.val_attribute_source,
-                    )
-                    if best_val is None or validation.retrieval.mAP > best_val:
-                        best_val = validation.retrieval.mAP
-                        state = payload("best", sampler.next_epoch_state(epoch), epoch, 0)
-                        state["extra"]["validation"] = scores
-                        save_checkpoint(ckpt_dir / "best.pt", state)
-                        log.info("epoch %d: best validation mAP so far, %.4f", epoch, best_val)
-                if epoch % rt.checkpoint_every == 0 or epoch == optim.epochs or stopped:
-                    save_checkpoint(
-                        ckpt_dir / "last.pt",
-                        payload("last", sampler.next_epoch_state(epoch), epoch, 0),
-                    )
-                assert run_log is not None
-                run_log.write(
-                    {
-                        "kind": "epoch",
-                        "epoch": epoch - 1,
-                        "step": step,
-                        "lr": optimizer.param_groups[1]["lr"],
-                        "seconds": time.perf_counter() - t_epoch,
-                        **{f"loss/{k}": v / max(count, 1) for k, v in sums.items()},
-                        **scores,
-                    }
-                )
-                if not rt.progress:  # without bars, one line per epoch shows the run moving
-                    means = {k: v / max(count, 1) for k, v in sums.items()}
-                    log.info(
-                        "epoch %d/%d (step %d): loss %.3f (%s), %.1f s",
-                        epoch,
-                        optim.epochs,
-                        step,
-                        means.get("total", float("nan")),
-                        ", ".join(f"{k} {v:.3f}" for k, v in means.items() if k != "total"),
-                        time.perf_counter() - t_epoch,
-                    )
-            D.barrier(info)
-        finished = epoch >= optim.epochs
-        D.broadcast_buffers(model, info)
-        fingerprints = tuple(D.gather_fingerprints(model, info))
-        if len(set(fingerprints)) > 1:
-            log.error("ranks hold different model states: %s", fingerprints)
-        final = ckpt_dir / ("final.pt" if finished else "last.pt")
-        if info.is_main and finished:
-            state = payload("final", sampler.next_epoch_state(epoch), epoch, 0)
-            state["extra"]["rank_fingerprints"] = list(fingerprints)
-            save_checkpoint(final, state)
-            plot_metrics(run_dir / "metrics.jsonl", run_dir / "plots")
-            log.info("training finished: %s", final)
+        loop.run()
     finally:
         if run_log is not None:
             run_log.close()
-    return TrainResult(run_dir, final, epoch, step, finished, fingerprints)
+    checkpoint = checkpointer.path("final" if loop.finished else "last")
+    return TrainResult(
+        run_dir, checkpoint, state.epoch, state.step, loop.finished, ranks.fingerprints
+    )

@@ -1,6 +1,6 @@
 """One training step and the pieces it needs: schedules, AMP policy, the attribute feed.
 
-Kept apart from the loop (:mod:`paenet.train.engine`) so each is small and testable.
+Kept apart from the loop (:mod:`paenet.train.loop`) so each is small and testable.
 """
 
 from __future__ import annotations

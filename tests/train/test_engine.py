@@ -203,16 +203,16 @@ def test_instruments_are_logged_and_plotted(stand_ins, tmp_path):
 def test_last_checkpoint_every_n_epochs_after_the_last_and_when_stopped(
     stand_ins, tmp_path, monkeypatch
 ):
-    import paenet.train.engine as engine
+    import paenet.train.state as state
 
     written: list[tuple[str, int]] = []
-    real = engine.save_checkpoint
+    real = state.save_checkpoint
 
     def spy(path, payload):
         written.append((path.name, payload["epoch"]))
         real(path, payload)
 
-    monkeypatch.setattr(engine, "save_checkpoint", spy)
+    monkeypatch.setattr(state, "save_checkpoint", spy)
     sets = ("optim.epochs=5", "data.batches_per_epoch=1", "runtime.checkpoint_every=2")
     assert run(stand_ins["sysu"], tmp_path / "run", "--preset", "smoke", sets=sets) == 0
     assert written == [("last.pt", 2), ("last.pt", 4), ("last.pt", 5), ("final.pt", 5)]
