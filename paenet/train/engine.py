@@ -89,17 +89,10 @@ def model_config_for(config: RunConfig, num_classes: int, num_attributes: int) -
 
 def _training_set(manifest: Any, config: RunConfig) -> Any:
     data = config.data
-    if manifest.kind == "regdb":
-        if data.trial is None:
-            raise TrainSetupError(
-                "RegDB trains one model per trial: give --trial k (1-10) or data.trial"
-            )
-        if data.val_split is not None:
-            raise TrainSetupError("RegDB has no validation split; leave data.val_split null")
-        return manifest.training_set(trial=data.trial)
-    if data.trial is not None:
-        raise TrainSetupError(f"data.trial is only for RegDB; {manifest.dataset} is SYSU-MM01")
-    return manifest.training_set(splits=data.splits)
+    problem = manifest.kind_spec.training_problem(manifest.dataset, data.trial, data.val_split)
+    if problem is not None:
+        raise TrainSetupError(problem)
+    return manifest.training_set(splits=data.splits, trial=data.trial)
 
 
 def positive_rates(attributes: np.ndarray) -> torch.Tensor:
@@ -352,7 +345,7 @@ def _train(
             "kind": manifest.kind,
         },
         "trial": data.trial,
-        "train_splits": list(data.splits) if manifest.kind == "sysu" else [],
+        "train_splits": manifest.kind_spec.training_splits(data.splits),
         "num_classes": len(images.pids),
         "train_images": len(images),
         "unreadable_images": [
