@@ -35,8 +35,8 @@ from paenet.evaluation.runner import (
     evaluate_protocols,
     summarize,
 )
-from paenet.train.checkpoint import TrainedModel, load_trained_model
-from paenet.train.distributed import pick_device
+from paenet.model.loading import TrainedModel, load_trained_model
+from paenet.runtime import pick_device
 
 log = logging.getLogger(__name__)
 

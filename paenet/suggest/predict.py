@@ -1,8 +1,9 @@
 """Running a checkpoint's attribute-recognition head over images.
 
-Preprocessing is the evaluator's (decode → resize to the checkpoint's input size →
-ImageNet normalisation on the device), batched, autocast on CUDA, a progress bar. Only the
-backbone, the pooling and the head run: suggestions need no retrieval feature.
+Preprocessing is the evaluator's (:mod:`paenet.data.images`: decode → resize to the
+checkpoint's input size → ImageNet normalisation on the device), batched, autocast on
+CUDA, a progress bar. The model runs through :meth:`PAENet.infer` with the ``backbone``
+source, its cheapest path (no PAE): suggestions need only the attribute logits.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from paenet.attributes import NUM_ATTRIBUTES
-from paenet.evaluation.features import ResizedImages, inference_dtype
+from paenet.data.images import ResizedImages, normalize_batch
 from paenet.model import modality_tensor
-from paenet.train.checkpoint import CheckpointError, TrainedModel, load_trained_model
-from paenet.train.transforms import normalize_batch
+from paenet.model.loading import CheckpointError, TrainedModel, load_trained_model
+from paenet.runtime import autocast_dtype
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,9 @@ def attribute_logits(
 ) -> np.ndarray:
     """float32 ``[len(images), 8]``: the head's logits of every image, in order. With
     ``root`` (the dataset root), the decoder refuses a path that leads outside it; the
-    pixel limit always applies (:func:`paenet.train.transforms.decode`)."""
+    pixel limit always applies (:func:`paenet.data.images.decode`)."""
     model = trained.model
-    head = model.attribute_head
-    assert head is not None  # load_attribute_model refuses a model without one
+    assert model.attribute_head is not None  # load_attribute_model refuses a model without one
     device = torch.device(device)
     size = tuple(int(v) for v in trained.config["data"]["input_size"])
     modality = modality_tensor(im.modality for im in images)
@@ -93,7 +93,7 @@ def attribute_logits(
         num_workers=workers,
         pin_memory=device.type == "cuda",
     )
-    dtype = inference_dtype(device, amp)
+    dtype = autocast_dtype(device, "auto" if amp else "off")
     out: list[np.ndarray] = []
     start = 0
     model.eval()
@@ -103,7 +103,8 @@ def attribute_logits(
             x = normalize_batch(batch, device)
             mod = modality[start:stop].to(device)
             with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=bool(dtype)):
-                logits = head(model.pool(model.backbone(x, mod)))
+                logits = model.infer(x, mod, "backbone").attribute_logits
+            assert logits is not None
             out.append(logits.float().cpu().numpy())
             start = stop
     if not out:

@@ -16,6 +16,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from paenet.runtime import pick_device  # noqa: F401  (engine calls D.pick_device; see #22)
+
 log = logging.getLogger(__name__)
 
 
@@ -32,20 +34,6 @@ class DistInfo:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
-
-
-def pick_device(requested: str, local_rank: int = 0) -> torch.device:
-    """``auto`` → CUDA (this process's local rank) when available, else CPU."""
-    if requested == "auto":
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(requested)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError(f"runtime.device={requested!r} but CUDA is not available")
-        if device.index is None:
-            device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-    return device
 
 
 def init_distributed(device: torch.device) -> DistInfo:

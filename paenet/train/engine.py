@@ -24,16 +24,16 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 import paenet
+from paenet.data.images import normalize_batch
 from paenet.model import PAENetConfig
-from paenet.train import distributed as D
-from paenet.train.checkpoint import (
+from paenet.model.loading import (
     CheckpointError,
     build_model,
     model_config_from_dict,
     read_checkpoint,
-    remove_stale_temporaries,
-    save_checkpoint,
 )
+from paenet.train import distributed as D
+from paenet.train.checkpoint import remove_stale_temporaries, save_checkpoint
 from paenet.train.config import SECTIONS, RunConfig, to_dict
 from paenet.train.data import DecodedCache, TrainDataset, build_loader, load_train_images
 from paenet.train.health import COLLAPSE_RELATIVE_STD
@@ -48,7 +48,6 @@ from paenet.train.steps import (
     loss_config,
     train_step,
 )
-from paenet.train.transforms import normalize_batch
 from paenet.train.validation import evaluate, validation_set
 
 log = logging.getLogger(__name__)
