@@ -21,7 +21,7 @@ Attribute sources (what the retrieval feature is computed from):
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from paenet.data.images import ResizedImages, normalize_batch
 from paenet.data.records import Sample
-from paenet.model import PAENet, modality_tensor
+from paenet.model import Inference, PAENet, modality_tensor
 from paenet.model import config as model_config
 from paenet.runtime import autocast_dtype
 
@@ -78,6 +78,55 @@ class FeatureBank:
         return -(q @ g.T)
 
 
+def infer_batches(
+    model: PAENet,
+    paths: Sequence[Path],
+    modality: torch.Tensor,
+    *,
+    source: str,
+    input_size: tuple[int, int],
+    attributes: torch.Tensor | None = None,
+    device: torch.device,
+    batch_size: int = 64,
+    workers: int = 0,
+    amp: bool = True,
+    progress: bool = True,
+    root: Path | None = None,
+    desc: str = "features",
+) -> Iterator[Inference]:
+    """:meth:`PAENet.infer` over image files in batches, in order, in eval mode under
+    ``inference_mode``: decode and resize in the loader (``workers`` processes), normalise
+    on ``device``, autocast on CUDA with ``amp``. Yields each batch's output (inference
+    tensors on ``device``, in the autocast dtype): what ``paenet-eval``, validation and
+    ``paenet-predict`` run.
+
+    Args:
+        modality: int64 ``[N]`` (:func:`paenet.model.modality_tensor`).
+        attributes: float ``[N, n]`` fed to the model (the ``gt`` source), else None.
+    """
+    loader = DataLoader(
+        ResizedImages(paths, tuple(input_size), root),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+    )
+    dtype = autocast_dtype(device, "auto" if amp else "off")
+    model.eval()
+    start = 0
+    for images in tqdm(loader, desc=desc, unit="batch", disable=not progress):
+        stop = start + images.shape[0]
+        # the modes are entered per batch: none is left on while the caller runs
+        with torch.inference_mode():
+            x = normalize_batch(images, device)
+            mod = modality[start:stop].to(device)
+            attrs = attributes[start:stop].to(device) if attributes is not None else None
+            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=bool(dtype)):
+                out = model.infer(x, mod, source, attrs)  # type: ignore[arg-type]
+        yield out
+        start = stop
+
+
 def extract_bank(
     model: PAENet,
     samples: Sequence[Sample],
@@ -93,7 +142,7 @@ def extract_bank(
     progress: bool = True,
     root: Path | None = None,
 ) -> FeatureBank:
-    """Run ``model`` once over every image (:meth:`PAENet.infer`); leaves it in eval mode.
+    """Run ``model`` once over every image (:func:`infer_batches`); leaves it in eval mode.
 
     Args:
         samples, paths: the images (records and absolute files), same order, no repeats.
@@ -108,36 +157,30 @@ def extract_bank(
         raise ValueError(f"{len(samples)} samples but {len(paths)} paths")
     if source == "gt" and (attributes is None or len(attributes) != len(samples)):
         raise ValueError("attribute source 'gt' needs one attribute row per image")
-    device = torch.device(device)
-    modality = modality_tensor(s.modality for s in samples)
-    gt = (
-        None if attributes is None else torch.as_tensor(np.asarray(attributes), dtype=torch.float32)
-    )
-    loader = DataLoader(
-        ResizedImages(paths, tuple(input_size), root),
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=workers,
-        pin_memory=device.type == "cuda",
-    )
-    dtype = autocast_dtype(device, "auto" if amp else "off")
+    gt = None
+    if source == "gt" and attributes is not None:
+        gt = torch.as_tensor(np.asarray(attributes), dtype=torch.float32)
     feats: list[np.ndarray] = []
     logits: list[np.ndarray] = []
-    model.eval()
-    start = 0
-    with torch.inference_mode():
-        for images in tqdm(loader, desc=f"features ({source})", disable=not progress):
-            stop = start + images.shape[0]
-            x = normalize_batch(images, device)
-            mod = modality[start:stop].to(device)
-            attrs = gt[start:stop].to(device) if source == "gt" and gt is not None else None
-            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=bool(dtype)):
-                out = model.infer(x, mod, source, attrs)  # type: ignore[arg-type]
-            if out.attribute_logits is not None:
-                logits.append(out.attribute_logits.float().cpu().numpy())
-            f = torch.nn.functional.normalize(out.retrieval.float(), dim=1)
-            feats.append(f.cpu().numpy())
-            start = stop
+    for out in infer_batches(
+        model,
+        paths,
+        modality_tensor(s.modality for s in samples),
+        source=source,
+        input_size=input_size,
+        attributes=gt,
+        device=torch.device(device),
+        batch_size=batch_size,
+        workers=workers,
+        amp=amp,
+        progress=progress,
+        root=root,
+        desc=f"features ({source})",
+    ):
+        if out.attribute_logits is not None:
+            logits.append(out.attribute_logits.float().cpu().numpy())
+        f = torch.nn.functional.normalize(out.retrieval.float(), dim=1)
+        feats.append(f.cpu().numpy())
     dim = model.feature_dim
     return FeatureBank(
         samples=tuple(samples),

@@ -12,14 +12,17 @@ the positions of the few positives:
   images of lower gallery index (counted element by element, for those rows only);
 - raw CMC needs the rank of the first positive;
 - unique-identity CMC needs the number of *distinct* other identities with at least one
-  image ranked before the first positive: one comparison pass with the first positive's
-  key, then an ``or`` over each identity's columns.
+  image ranked before the first positive: for the queries whose first positive is not
+  ranked first (the others have identity rank 1), one comparison pass with the first
+  positive's key, then an ``or`` over each identity's columns.
 
-For a block of ``B`` queries over ``G`` gallery images this is one masked copy and one
-value sort per row (numpy's vectorised sort in place, no index permutation to carry),
-``B·P·log G`` binary-search steps for the ``P`` positives, and, for the unique-identity
-CMC, one comparison pass and the per-identity ``or``; no Python loop over queries.
-The result equals a stable argsort's for any input, integer-valued distances included.
+For a block of ``B`` queries over ``G`` gallery images this is one masked copy (removed
+pairs become ``+inf`` through one ``max`` with a ``±inf`` penalty) sorted in place row by
+row (numpy's vectorised value sort, no index permutation to carry), ``B·P·log G``
+binary-search steps for the ``P`` positives and, for the unique-identity CMC, the pass
+above; no Python loop over queries. ``benchmarks/bench_eval.py`` compares it with one
+``np.sort`` of the matrix. The result equals a stable argsort's for any input,
+integer-valued distances included.
 """
 
 from __future__ import annotations
