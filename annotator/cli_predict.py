@@ -62,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from annotator.store.db import SchemaError, open_store
     from annotator.store.errors import StoreError
     from paenet.data.errors import DatasetError
-    from paenet.train.checkpoint import CheckpointError
-    from paenet.train.transforms import ImageDecodeError
+    from paenet.data.images import ImageDecodeError
+    from paenet.model.loading import CheckpointError
 
     options = PredictOptions(
         checkpoint=args.checkpoint,

@@ -199,7 +199,7 @@ def run_predict(
     store: Store, options: PredictOptions, on_progress: Callable[[str], None] | None = None
 ) -> PredictReport:
     """Predict, calibrate and store the suggestions of ``options.dataset``."""
-    from paenet.train.distributed import pick_device
+    from paenet.runtime import pick_device
 
     started = time.perf_counter()
     say = on_progress or (lambda _m: None)

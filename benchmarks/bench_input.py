@@ -36,9 +36,9 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 from torchvision import transforms as T  # noqa: E402
 
-from paenet.train.config import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
+from paenet.data.images import IMAGENET_MEAN, IMAGENET_STD, decode  # noqa: E402
 from paenet.train.data import DecodedCache, TrainImages  # noqa: E402
-from paenet.train.transforms import augment, build_pipeline, decode, prepare  # noqa: E402
+from paenet.train.transforms import build_pipeline, prepare  # noqa: E402
 
 SIZE = (288, 144)
 PAD = 10
@@ -107,14 +107,12 @@ def main(argv: list[str] | None = None) -> int:
         candidates: dict[str, Callable[[int], object]] = {
             "reference (PIL + torchvision)": lambda i: reference(paths[i]),
             "ours, files, uint8 out": lambda i: torch.from_numpy(
-                augment(pipe_u8, prepare(decode(paths[i]), SIZE, PAD), i)
+                pipe_u8(prepare(decode(paths[i]), SIZE, PAD), i)
             ),
             "ours, files, float32 out": lambda i: torch.from_numpy(
-                augment(pipe_f32, prepare(decode(paths[i]), SIZE, PAD), i)
+                pipe_f32(prepare(decode(paths[i]), SIZE, PAD), i)
             ),
-            "ours, decoded cache, uint8 out": lambda i: torch.from_numpy(
-                augment(pipe_u8, cache[i], i)
-            ),
+            "ours, decoded cache, uint8 out": lambda i: torch.from_numpy(pipe_u8(cache[i], i)),
         }
         times: dict[str, list[float]] = {name: [] for name in candidates}
         for fn in candidates.values():  # warm-up (file cache, lazy imports)

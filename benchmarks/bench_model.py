@@ -5,7 +5,7 @@ parameters; FLOPs per 3×288×144 image (torch.utils.flop_counter.FlopCounterMod
 counts a multiply-add as 2 FLOPs); the CPU time of one training step (forward, all
 losses, backward) on a P×K batch (default 4 ids × 2 visible + 2 infrared), timed
 interleaved so that both see the same machine state, and its ratio; the inference time
-(``extract_features``, attribute source "predicted" and "gt") and its ratio; and the peak
+(``infer``, attribute source "predicted" and "gt") and its ratio; and the peak
 resident memory of a fresh subprocess that builds each model and runs one training step
 (``VmHWM`` from ``/proc/self/status``, which restarts at exec; ``ru_maxrss`` would
 inherit the parent's peak), with the part the training step adds over the built model.
@@ -76,7 +76,7 @@ def infer(model: PAENet, batch: tuple[torch.Tensor, ...], source: str) -> None:
     images, _, modality, attributes = batch
     model.eval()
     with torch.inference_mode():
-        model.extract_features(images, modality, source, attributes)  # type: ignore[arg-type]
+        model.infer(images, modality, source, attributes)  # type: ignore[arg-type]
 
 
 def count_flops(fn: Callable[[], None]) -> int:

@@ -25,6 +25,7 @@ sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 
+from paenet.data.images import normalize_batch  # noqa: E402
 from paenet.losses import LossConfig  # noqa: E402
 from paenet.model import PAENet, PAENetConfig  # noqa: E402
 from paenet.train.config import OptimConfig, RuntimeConfig  # noqa: E402
@@ -34,7 +35,6 @@ from paenet.train.steps import (  # noqa: E402
     detach_attribute_head_input,
     train_step,
 )
-from paenet.train.transforms import normalize_batch  # noqa: E402
 
 NUM_CLASSES = 395
 

@@ -108,7 +108,7 @@ def pretrained_backbone(manifest: Path, out: Path, steps: int, base: list[str]) 
     run = out / "pretrain"
     sets = [*base, *BASELINE, *NO_METRIC, f"optim.epochs={max(1, steps // 10)}"]
     train(manifest, run, sets)
-    from paenet.train.checkpoint import read_checkpoint
+    from paenet.model.loading import read_checkpoint
 
     state = read_checkpoint(run / "checkpoints" / "final.pt")
     model = state["model"]

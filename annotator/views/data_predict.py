@@ -58,8 +58,8 @@ def render_predict(cfg: AppConfig, known: Mapping[str, DatasetInfo]) -> None:
         calibrate_on=None if calibrate_on == NO_CALIBRATION_SOURCE else calibrate_on,
         progress=False,
     )
-    from paenet.train.checkpoint import CheckpointError
-    from paenet.train.transforms import ImageDecodeError
+    from paenet.data.images import ImageDecodeError
+    from paenet.model.loading import CheckpointError
 
     with st.status("Predicting…", expanded=True) as box:
         try:

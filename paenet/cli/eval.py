@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    from paenet.data.images import ImageDecodeError
     from paenet.data.manifest import ManifestError
     from paenet.evaluation.report import format_table, write_outputs
     from paenet.evaluation.session import (
@@ -80,8 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_output_dir,
         run_evaluation,
     )
-    from paenet.train.checkpoint import CheckpointError
-    from paenet.train.transforms import ImageDecodeError
+    from paenet.model.loading import CheckpointError
 
     options = EvalOptions(
         source=args.attributes,

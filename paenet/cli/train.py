@@ -84,7 +84,7 @@ def resolve_config(args: argparse.Namespace) -> RunConfig:
         sets.append(f"data.trial={args.trial}")
     if not args.resume:
         return resolve(args.preset, args.config, sets)
-    from paenet.train.checkpoint import read_checkpoint
+    from paenet.model.loading import read_checkpoint
 
     if args.preset is not None or args.config is not None:
         raise ConfigError("--resume uses the run's saved configuration: drop --preset/--config")
@@ -152,13 +152,14 @@ def _resume_hint(out: Path) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    from paenet.data.images import ImageDecodeError
     from paenet.data.manifest import ManifestError
-    from paenet.train.checkpoint import CheckpointError, CheckpointWriteError
+    from paenet.model.loading import CheckpointError
+    from paenet.train.checkpoint import CheckpointWriteError
     from paenet.train.config import ConfigError
     from paenet.train.engine import TrainSetupError, train
     from paenet.train.sampler import SamplerError
     from paenet.train.steps import NonFiniteLossError
-    from paenet.train.transforms import ImageDecodeError
 
     try:
         config = resolve_config(args)

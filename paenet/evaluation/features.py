@@ -1,10 +1,13 @@
 """Test-time features: each image decoded and run through the model once, then reused.
 
-Preprocessing is the trainer's, minus augmentation: decode (OpenCV, RGB; a path that
-leads outside the dataset root, or an image over the pixel limit, is refused) → resize to
-the checkpoint's ``data.input_size`` (area interpolation) → ImageNet normalisation on
-the model's device. Features are L2-normalised float32, so ``-q·g`` orders like the
-Euclidean distance. Batched, autocast (bf16/fp16) on CUDA, a tqdm progress bar.
+Preprocessing is the trainer's, minus augmentation (:mod:`paenet.data.images`): decode
+(RGB; a path that leads outside the dataset root, or an image over the pixel limit, is
+refused) → resize to the checkpoint's ``data.input_size`` (area interpolation) →
+ImageNet normalisation on the model's device. The model is read through its one public
+inference call, :meth:`PAENet.infer <paenet.model.PAENet.infer>` (retrieval feature and
+attribute logits). Features are L2-normalised float32, so ``-q·g`` orders like the
+Euclidean distance. Batched, autocast (bf16/fp16, :func:`paenet.runtime.autocast_dtype`)
+on CUDA, a tqdm progress bar. Used by ``paenet-eval`` and by validation while training.
 
 Attribute sources (what the retrieval feature is computed from):
 
@@ -18,21 +21,21 @@ Attribute sources (what the retrieval feature is computed from):
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
-from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from paenet.data.images import ResizedImages, normalize_batch
 from paenet.data.records import Sample
-from paenet.model import PAENet, modality_tensor
+from paenet.model import Inference, PAENet, modality_tensor
 from paenet.model import config as model_config
-from paenet.train.transforms import decode, normalize_batch, resize
+from paenet.runtime import autocast_dtype
 
 log = logging.getLogger(__name__)
 
@@ -75,31 +78,53 @@ class FeatureBank:
         return -(q @ g.T)
 
 
-class ResizedImages(Dataset):
-    """Image files decoded (the trainer's rules under ``root``) and resized to ``size``:
-    what the evaluator and ``paenet-predict`` run the model over."""
+def infer_batches(
+    model: PAENet,
+    paths: Sequence[Path],
+    modality: torch.Tensor,
+    *,
+    source: str,
+    input_size: tuple[int, int],
+    attributes: torch.Tensor | None = None,
+    device: torch.device,
+    batch_size: int = 64,
+    workers: int = 0,
+    amp: bool = True,
+    progress: bool = True,
+    root: Path | None = None,
+    desc: str = "features",
+) -> Iterator[Inference]:
+    """:meth:`PAENet.infer` over image files in batches, in order, in eval mode under
+    ``inference_mode``: decode and resize in the loader (``workers`` processes), normalise
+    on ``device``, autocast on CUDA with ``amp``. Yields each batch's output (inference
+    tensors on ``device``, in the autocast dtype): what ``paenet-eval``, validation and
+    ``paenet-predict`` run.
 
-    def __init__(self, paths: Sequence[Path], size: tuple[int, int], root: Path | None):
-        self.paths = list(paths)
-        self.size = size
-        self.root = root
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int) -> Tensor:
-        """(H, W, 3) uint8, as the trainer's loader yields it (normalised on the device)."""
-        return torch.from_numpy(
-            np.ascontiguousarray(resize(decode(self.paths[i], self.root), self.size))
-        )
-
-
-def inference_dtype(device: torch.device, amp: bool) -> torch.dtype | None:
-    """The autocast dtype of inference: bf16 where the GPU has it, else fp16; None (full
-    precision) on the CPU or without ``amp``."""
-    if not amp or device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    Args:
+        modality: int64 ``[N]`` (:func:`paenet.model.modality_tensor`).
+        attributes: float ``[N, n]`` fed to the model (the ``gt`` source), else None.
+    """
+    loader = DataLoader(
+        ResizedImages(paths, tuple(input_size), root),
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+    )
+    dtype = autocast_dtype(device, "auto" if amp else "off")
+    model.eval()
+    start = 0
+    for images in tqdm(loader, desc=desc, unit="batch", disable=not progress):
+        stop = start + images.shape[0]
+        # the modes are entered per batch: none is left on while the caller runs
+        with torch.inference_mode():
+            x = normalize_batch(images, device)
+            mod = modality[start:stop].to(device)
+            attrs = attributes[start:stop].to(device) if attributes is not None else None
+            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=bool(dtype)):
+                out = model.infer(x, mod, source, attrs)  # type: ignore[arg-type]
+        yield out
+        start = stop
 
 
 def extract_bank(
@@ -117,7 +142,7 @@ def extract_bank(
     progress: bool = True,
     root: Path | None = None,
 ) -> FeatureBank:
-    """Run ``model`` once over every image.
+    """Run ``model`` once over every image (:func:`infer_batches`); leaves it in eval mode.
 
     Args:
         samples, paths: the images (records and absolute files), same order, no repeats.
@@ -125,51 +150,37 @@ def extract_bank(
         input_size: (H, W) the model was trained at.
         amp: autocast on CUDA (bf16 where supported, else fp16); ignored on the CPU.
         root: the dataset root; a path that resolves outside it is refused
-            (:class:`paenet.train.transforms.ImageDecodeError`). None: not checked.
+            (:class:`paenet.data.images.ImageDecodeError`). None: not checked.
     """
     source = canonical_source(source)
     if len(samples) != len(paths):
         raise ValueError(f"{len(samples)} samples but {len(paths)} paths")
     if source == "gt" and (attributes is None or len(attributes) != len(samples)):
         raise ValueError("attribute source 'gt' needs one attribute row per image")
-    device = torch.device(device)
-    modality = modality_tensor(s.modality for s in samples)
-    gt = (
-        None if attributes is None else torch.as_tensor(np.asarray(attributes), dtype=torch.float32)
-    )
-    loader = DataLoader(
-        ResizedImages(paths, tuple(input_size), root),
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=workers,
-        pin_memory=device.type == "cuda",
-    )
-    dtype = inference_dtype(device, amp)
-
-    captured: list[Tensor] = []
-    hook = model.backbone.register_forward_hook(lambda _m, _i, out: captured.append(out))
+    gt = None
+    if source == "gt" and attributes is not None:
+        gt = torch.as_tensor(np.asarray(attributes), dtype=torch.float32)
     feats: list[np.ndarray] = []
     logits: list[np.ndarray] = []
-    model.eval()
-    start = 0
-    try:
-        with torch.inference_mode():
-            for images in tqdm(loader, desc=f"features ({source})", disable=not progress):
-                stop = start + images.shape[0]
-                x = normalize_batch(images, device)
-                mod = modality[start:stop].to(device)
-                attrs = gt[start:stop].to(device) if source == "gt" and gt is not None else None
-                captured.clear()
-                with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=bool(dtype)):
-                    f = model.extract_features(x, mod, source, attrs)
-                    if model.attribute_head is not None:
-                        head = model.attribute_head(model.pool(captured[0]))
-                        logits.append(head.float().cpu().numpy())
-                f = torch.nn.functional.normalize(f.float(), dim=1)
-                feats.append(f.cpu().numpy())
-                start = stop
-    finally:
-        hook.remove()
+    for out in infer_batches(
+        model,
+        paths,
+        modality_tensor(s.modality for s in samples),
+        source=source,
+        input_size=input_size,
+        attributes=gt,
+        device=torch.device(device),
+        batch_size=batch_size,
+        workers=workers,
+        amp=amp,
+        progress=progress,
+        root=root,
+        desc=f"features ({source})",
+    ):
+        if out.attribute_logits is not None:
+            logits.append(out.attribute_logits.float().cpu().numpy())
+        f = torch.nn.functional.normalize(out.retrieval.float(), dim=1)
+        feats.append(f.cpu().numpy())
     dim = model.feature_dim
     return FeatureBank(
         samples=tuple(samples),

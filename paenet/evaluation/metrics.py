@@ -8,11 +8,14 @@ order (a stable sort), so results never depend on the sort implementation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 
 from paenet.data.protocol import TestProtocol
+from paenet.data.records import Sample
 from paenet.evaluation.ranking import GalleryGroups, rank_block
 
 
@@ -37,6 +40,11 @@ class RetrievalMetrics:
             queries=self.num_queries,
         )
         return out
+
+
+def _field(samples: Sequence[Sample], name: str) -> np.ndarray:
+    """int64 ``[len(samples)]`` of one integer field of each sample."""
+    return np.fromiter(map(attrgetter(name), samples), np.int64, len(samples))
 
 
 #: Upper bound on the elements of one ``[queries, gallery]`` block held at a time.
@@ -73,15 +81,14 @@ def evaluate_distances(
         distances = distances.astype(np.float64)
     if not np.isfinite(distances).all():
         raise ValueError(f"distance matrix for {protocol.name} has NaN or infinite entries")
-    q_pids = np.array([s.pid for s in protocol.query], dtype=np.int64)
-    g_pids = np.array([s.pid for s in protocol.gallery], dtype=np.int64)
-    q_cams = np.array([s.camera for s in protocol.query], dtype=np.int64)
-    g_cams = np.array([s.camera for s in protocol.gallery], dtype=np.int64)
+    q_pids = _field(protocol.query, "pid")
+    g_pids = _field(protocol.gallery, "pid")
     groups = GalleryGroups.of(g_pids)
-    keep_table = q_cam_row = None
-    if protocol.skip_rules:  # one keep row per distinct query camera, gathered per block
-        cams, q_cam_row = np.unique(q_cams, return_inverse=True)
-        keep_table = protocol.keep_mask(cams, g_cams)
+    penalty_table = q_cam_row = None
+    if protocol.skip_rules:  # one penalty row per distinct query camera, gathered per block
+        cams, q_cam_row = np.unique(_field(protocol.query, "camera"), return_inverse=True)
+        keep = protocol.keep_mask(cams, _field(protocol.gallery, "camera"))
+        penalty_table = np.where(keep, -np.inf, np.inf).astype(distances.dtype)
     step = block_rows or max(1, BLOCK_ELEMENTS // max(ng, 1))
 
     aps: list[np.ndarray] = []
@@ -89,9 +96,11 @@ def evaluate_distances(
     first: list[np.ndarray] = []  # rank that decides the CMC hit of each valid query
     for lo in range(0, nq, step):
         hi = min(nq, lo + step)
-        keep = keep_table[q_cam_row[lo:hi]] if keep_table is not None else None
+        penalty = None
+        if penalty_table is not None:
+            penalty = np.take(penalty_table, q_cam_row[lo:hi], axis=0)
         block = rank_block(
-            distances[lo:hi], keep, q_pids[lo:hi], groups, protocol.unique_identity_cmc
+            distances[lo:hi], penalty, q_pids[lo:hi], groups, protocol.unique_identity_cmc
         )
         if block.num_positives.size == 0:
             continue

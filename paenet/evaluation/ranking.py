@@ -8,17 +8,21 @@ the positions of the few positives:
 
 - AP and INP need the 1-based rank of every positive: the number of kept images with a
   smaller distance (a binary search of the positives' distances in the row's sorted
-  *values*, run for all rows at once), plus, only where distances tie exactly, the tied images of lower
-  gallery index (counted element by element);
+  *values*, run for all rows at once), plus, only where distances tie exactly, the tied
+  images of lower gallery index (counted element by element, for those rows only);
 - raw CMC needs the rank of the first positive;
 - unique-identity CMC needs the number of *distinct* other identities with at least one
-  image ranked before the first positive: one comparison pass with the first positive's
-  key and an ``or``-reduction per identity.
+  image ranked before the first positive: for the queries whose first positive is not
+  ranked first (the others have identity rank 1), one comparison pass with the first
+  positive's key, then an ``or`` over each identity's columns.
 
-For a block of ``B`` queries over ``G`` gallery images this is one value sort per row
-(numpy's vectorised sort, no index permutation to carry), ``B·P·log G`` binary-search
-steps for the ``P`` positives, and a few linear passes; no Python loop over queries.
-The result equals a stable argsort's for any input, integer-valued distances included.
+For a block of ``B`` queries over ``G`` gallery images this is one masked copy (removed
+pairs become ``+inf`` through one ``max`` with a ``±inf`` penalty) sorted in place row by
+row (numpy's vectorised value sort, no index permutation to carry), ``B·P·log G``
+binary-search steps for the ``P`` positives and, for the unique-identity CMC, the pass
+above; no Python loop over queries. ``benchmarks/bench_eval.py`` compares it with one
+``np.sort`` of the matrix. The result equals a stable argsort's for any input,
+integer-valued distances included.
 """
 
 from __future__ import annotations
@@ -64,6 +68,28 @@ class GalleryGroups:
         at = np.minimum(np.searchsorted(self.pids, pids), self.pids.size - 1)
         return np.where(self.pids[at] == pids, at, -1)
 
+    def count_any(self, flags: np.ndarray) -> np.ndarray:
+        """int64 ``[B]``: per row, the number of groups with at least one True column.
+
+        ``flags`` is bool ``[B, G]`` in gallery order; it may be overwritten. Groups are
+        ``or``-reduced by doubling (``log2`` of the largest group's size passes over the
+        block) where that is cheaper than ``logical_or.reduceat``, whose cost is per
+        (row, group) pair: the choice changes the speed only, never the count.
+        """
+        if not self.identity_order:
+            flags = flags[:, self.order]
+        width = int(self.sizes.max()) if self.sizes.size else 1
+        if flags.shape[1] * (width - 1).bit_length() > 24 * self.sizes.size:
+            return np.logical_or.reduceat(flags, self.starts, axis=1).sum(axis=1)
+        group = np.repeat(np.arange(self.sizes.size), self.sizes)
+        shift = 1
+        while shift < width:
+            # flags[:, k] becomes: any of columns k .. k + 2·shift - 1 of k's group
+            tail = flags[:, shift:] & (group[:-shift] == group[shift:])
+            np.logical_or(flags[:, :-shift], tail, out=flags[:, :-shift])
+            shift *= 2
+        return np.count_nonzero(flags[:, self.starts], axis=1)
+
 
 @dataclass(frozen=True)
 class BlockRanks:
@@ -86,7 +112,7 @@ class BlockRanks:
 
 def rank_block(
     distances: np.ndarray,
-    keep: np.ndarray | None,
+    penalty: np.ndarray | None,
     query_pids: np.ndarray,
     groups: GalleryGroups,
     unique_identities: bool = False,
@@ -95,7 +121,9 @@ def rank_block(
 
     Args:
         distances: float ``[B, G]``, finite (checked by the caller).
-        keep: bool ``[B, G]``, False where the protocol removes the pair; None keeps all.
+        penalty: ``[B, G]`` of the distances' dtype: ``+inf`` where the protocol removes
+            the pair, ``-inf`` where it keeps it (``max(d, penalty)`` is then the masked
+            distance, one vectorised pass); None keeps all.
         query_pids: int ``[B]``.
         groups: the gallery's identity groups (:meth:`GalleryGroups.of`).
         unique_identities: also compute each valid query's identity rank.
@@ -114,78 +142,86 @@ def rank_block(
     at = np.where(present, groups.starts[found][:, None] + offset, 0)
     cols = groups.order[at]  # ascending within each row
     rows = np.arange(b)[:, None]
-    if keep is not None:
-        present &= keep[rows, cols]
+    if penalty is not None:
+        present &= penalty[rows, cols] < 0
     num_pos = present.sum(axis=1)
     valid = num_pos > 0
-    if not valid.all():
-        distances, num_pos, present, cols = (
-            distances[valid],
-            num_pos[valid],
-            present[valid],
-            cols[valid],
-        )
-        keep = keep[valid] if keep is not None else None
-    n = distances.shape[0]
-    if n == 0:
+    if not valid.any():
         empty = np.zeros((0, 0), dtype=np.int64)
         ids = np.zeros(0, dtype=np.int64) if unique_identities else None
-        return BlockRanks(valid, num_pos.astype(np.int64), empty, ids)
-    rows = np.arange(n)[:, None]
+        return BlockRanks(valid, np.zeros(0, dtype=np.int64), empty, ids)
+    # Rows without a positive are ranked too (their +inf "positives" are never read):
+    # cheaper than copying the block without them.
     pos_d = np.where(present, distances[rows, cols], np.inf).astype(distances.dtype)
     pos_j = np.where(present, cols, g)
     by_distance = np.argsort(pos_d, axis=1, kind="stable")  # stable: index order among ties
     p = int(num_pos.max())
-    pos_d = np.ascontiguousarray(np.take_along_axis(pos_d, by_distance, axis=1)[:, :p])
-    pos_j = np.take_along_axis(pos_j, by_distance, axis=1)[:, :p]
+    by_distance = by_distance[:, :p]
+    pos_d = pos_d[rows, by_distance]
+    pos_j = pos_j[rows, by_distance]
     real = np.arange(p)[None, :] < num_pos[:, None]
 
-    # Removed pairs get +inf: they never precede a (finite) positive.
-    masked = distances if keep is None else np.where(keep, distances, np.inf)
+    # Removed pairs become +inf: they never precede a (finite) positive.
+    masked = np.array(distances) if penalty is None else np.maximum(distances, penalty)
+    masked.sort(axis=1)
     # Rank = 1 + kept images strictly closer + tied kept images of lower gallery index.
-    sorted_rows = np.sort(masked, axis=1)
-    closer = lower_bound(sorted_rows, pos_d)
-    # sorted_rows[closer] is the positive's own value; a tie exists iff the next one equals it.
-    nxt = np.take_along_axis(sorted_rows, np.minimum(closer + 1, g - 1), axis=1)
+    closer = lower_bound(masked, pos_d)
+    # masked[closer] is the positive's own value; a tie exists iff the next one equals it.
+    nxt = masked[rows, np.minimum(closer + 1, g - 1)]
     tied = real & (closer + 1 < g) & (nxt == pos_d)
     ranks = 1 + closer
     if tied.any():
         ti, tm = np.nonzero(tied)
-        same = masked[ti] == pos_d[ti, tm][:, None]
+        same = distances[ti] == pos_d[ti, tm][:, None]
         same &= np.arange(g)[None, :] < pos_j[ti, tm][:, None]
+        if penalty is not None:
+            same &= penalty[ti] < 0
         ranks[ti, tm] += same.sum(axis=1)
 
     identity_ranks = None
     if unique_identities:
-        first_d, first_j = pos_d[:, :1], pos_j[:, :1]
-        # Kept images ranked before the first positive (no positive is: it is the first).
-        ahead = masked < first_d
-        tie_rows = np.flatnonzero(tied[:, 0])
-        if tie_rows.size:
-            lower = np.arange(g)[None, :] < first_j[tie_rows]
-            ahead[tie_rows] |= (masked[tie_rows] == first_d[tie_rows]) & lower
-        if not groups.identity_order:
-            ahead = ahead[:, groups.order]
-        identities_ahead = np.logical_or.reduceat(ahead, groups.starts, axis=1).sum(axis=1)
-        identity_ranks = 1 + identities_ahead.astype(np.int64)
-    return BlockRanks(valid, num_pos.astype(np.int64), ranks, identity_ranks)
+        # Only a query whose first positive is not ranked first has identities before it.
+        identity_ranks = np.ones(b, dtype=np.int64)
+        behind = np.flatnonzero(valid & (ranks[:, 0] > 1))
+        if behind.size:
+            first_d, first_j = pos_d[behind, :1], pos_j[behind, :1]
+            kept = distances[behind]
+            if penalty is not None:
+                np.maximum(kept, penalty[behind], out=kept)
+            # Kept images ranked before the first positive (no positive is: it is the first).
+            ahead = kept < first_d
+            tie = np.flatnonzero(tied[behind, 0])
+            if tie.size:
+                ahead[tie] |= (kept[tie] == first_d[tie]) & (np.arange(g) < first_j[tie])
+            identity_ranks[behind] += groups.count_any(ahead)
+        identity_ranks = identity_ranks[valid]
+    return BlockRanks(valid, num_pos[valid].astype(np.int64), ranks[valid], identity_ranks)
 
 
 def lower_bound(sorted_rows: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Row-wise ``searchsorted(side="left")``: int64 ``[n, p]`` counts of ``sorted_rows[i]``
     entries strictly below ``values[i, m]``.
 
-    A binary search run on all ``n·p`` values at once (``log2(G)`` vectorised steps),
-    so no Python loop over rows.
+    A branch-free binary search run on all ``n·p`` values at once (``ceil(log2(G))``
+    vectorised halving steps, every probe inside its row), so no Python loop over rows.
     """
     n, g = sorted_rows.shape
-    lo = np.zeros(values.shape, dtype=np.int64)
-    hi = np.full(values.shape, g, dtype=np.int64)
+    if g == 0 or values.size == 0:
+        return np.zeros(values.shape, dtype=np.int64)
     flat = sorted_rows.reshape(-1)
-    base = (np.arange(n, dtype=np.int64) * g)[:, None]
-    for _ in range(int(g).bit_length()):
-        mid = (lo + hi) >> 1
-        right = (mid < hi) & (flat[base + np.minimum(mid, g - 1)] < values)
-        lo = np.where(right, mid + 1, lo)
-        hi = np.where(right, hi, mid)
-    return lo
+    row_start = (np.arange(n, dtype=np.int64) * g)[:, None]
+    base = np.repeat(row_start, values.shape[1], axis=1)  # flat index of the candidate
+    probe = np.empty_like(base)
+    found = np.empty(values.shape, dtype=sorted_rows.dtype)
+    below = np.empty(values.shape, dtype=bool)
+    size = g
+    while size > 1:  # the answer lies in [base, base + size]
+        half = size >> 1
+        np.add(base, half, out=probe)
+        np.take(flat, probe, out=found)
+        np.less(found, values, out=below)
+        np.copyto(base, probe, where=below)
+        size -= half
+    np.take(flat, base, out=found)
+    base -= row_start
+    return base + (found < values)

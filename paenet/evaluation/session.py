@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from paenet.attributes import ATTRIBUTE_KEYS
+from paenet.data.kind_spec import ProtocolChoiceError
 from paenet.data.manifest import Manifest, load_manifest
 from paenet.data.protocol import TestProtocol
 from paenet.data.scan import scan_protocols, skipped_note
@@ -35,8 +36,8 @@ from paenet.evaluation.runner import (
     evaluate_protocols,
     summarize,
 )
-from paenet.train.checkpoint import TrainedModel, load_trained_model
-from paenet.train.distributed import pick_device
+from paenet.model.loading import TrainedModel, load_trained_model
+from paenet.runtime import pick_device
 
 log = logging.getLogger(__name__)
 
@@ -173,33 +174,12 @@ def select_protocols(
                 f"{manifest.kind}; pass --force to evaluate across datasets anyway"
             )
         notes.append(f"FORCED: {trained.kind} checkpoint evaluated on a {manifest.kind} manifest")
-    if manifest.kind == "regdb":
-        own = trained.trial if trained.kind == "regdb" else None
-        chosen = tuple(trials) if trials else ((own,) if own is not None else ())
-        if not chosen:
-            raise EvaluationError("RegDB needs a trial: the checkpoint records none, pass --trial")
-        protocols = []
-        for t in chosen:
-            if own is not None and t != own:
-                if not force:
-                    raise EvaluationError(
-                        f"this checkpoint was trained on RegDB trial {own}; trial {t}'s test "
-                        f"identities include people it trained on. Evaluate trial {own}, or "
-                        "pass --force (the result is then marked as forced)"
-                    )
-                notes.append(
-                    f"FORCED: trial {t} evaluated with a model trained on trial {own} "
-                    "(its test identities overlap that training set)"
-                )
-            protocols.extend(manifest.protocols(trial=t))
-        return protocols, notes
-    protocols = manifest.protocols()
-    if trials:
-        bad = sorted(set(trials) - set(range(10)))
-        if bad:
-            raise EvaluationError(f"SYSU-MM01 trials are 0..9, got {bad}")
-        protocols = [p for p in protocols if p.params.get("trial") in set(trials)]
-    return protocols, notes
+    own = trained.trial if trained.kind == manifest.kind else None
+    try:
+        protocols, forced = manifest.kind_spec.select_test_protocols(manifest, trials, own, force)
+    except ProtocolChoiceError as exc:
+        raise EvaluationError(str(exc)) from None
+    return protocols, notes + forced
 
 
 def protocol_images(protocols: Sequence[TestProtocol]) -> list:
@@ -334,7 +314,7 @@ def run_evaluation(
         kind=manifest.kind,
         attribute_source=source,
         model_uses_attributes=uses_attributes,
-        sampling=",".join(samplings) if manifest.kind == "sysu" else "none (RegDB)",
+        sampling=manifest.kind_spec.describe_sampling(samplings),
         trials=tuple(trials),
         settings=tuple(settings),
         protocols=tuple(results),

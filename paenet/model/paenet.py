@@ -136,16 +136,6 @@ class PAENet(nn.Module):
         return self.aal(f_m, gates)
 
     # ---------------------------------------------------------------- evaluation path
-    def extract_features(
-        self,
-        images: Tensor,
-        modality: Tensor,
-        attribute_source: AttributeSource = "predicted",
-        attributes: Tensor | None = None,
-    ) -> Tensor:
-        """The retrieval feature (B, C): :meth:`infer`'s ``retrieval``."""
-        return self.infer(images, modality, attribute_source, attributes).retrieval
-
     def infer(
         self,
         images: Tensor,
@@ -154,7 +144,8 @@ class PAENet(nn.Module):
         attributes: Tensor | None = None,
     ) -> Inference:
         """The retrieval feature and the attribute head's logits, computing only what they
-        need (no AAL, no identity logits).
+        need (no AAL, no identity logits): the one way evaluation, validation and
+        ``paenet-predict`` read the model.
 
         ``attribute_source``: ``"gt"`` feeds ``attributes`` (required; the paper's
         protocol), ``"predicted"`` feeds the attribute head's probabilities (needs

@@ -1,8 +1,9 @@
 """Running a checkpoint's attribute-recognition head over images.
 
-Preprocessing is the evaluator's (decode → resize to the checkpoint's input size →
-ImageNet normalisation on the device), batched, autocast on CUDA, a progress bar. Only the
-backbone, the pooling and the head run: suggestions need no retrieval feature.
+The evaluator's batched inference (:func:`paenet.evaluation.features.infer_batches`:
+decode → resize to the checkpoint's input size → ImageNet normalisation on the device,
+autocast on CUDA, a progress bar) with the ``backbone`` source, the model's cheapest path
+(no PAE): suggestions need only the attribute logits.
 """
 
 from __future__ import annotations
@@ -15,14 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from paenet.attributes import NUM_ATTRIBUTES
-from paenet.evaluation.features import ResizedImages, inference_dtype
+from paenet.evaluation.features import infer_batches
 from paenet.model import modality_tensor
-from paenet.train.checkpoint import CheckpointError, TrainedModel, load_trained_model
-from paenet.train.transforms import normalize_batch
+from paenet.model.loading import CheckpointError, TrainedModel, load_trained_model
 
 log = logging.getLogger(__name__)
 
@@ -79,33 +77,28 @@ def attribute_logits(
 ) -> np.ndarray:
     """float32 ``[len(images), 8]``: the head's logits of every image, in order. With
     ``root`` (the dataset root), the decoder refuses a path that leads outside it; the
-    pixel limit always applies (:func:`paenet.train.transforms.decode`)."""
+    pixel limit always applies (:func:`paenet.data.images.decode`)."""
     model = trained.model
-    head = model.attribute_head
-    assert head is not None  # load_attribute_model refuses a model without one
+    assert model.attribute_head is not None  # load_attribute_model refuses a model without one
     device = torch.device(device)
     size = tuple(int(v) for v in trained.config["data"]["input_size"])
-    modality = modality_tensor(im.modality for im in images)
-    loader = DataLoader(
-        ResizedImages([im.path for im in images], (size[0], size[1]), root),
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=workers,
-        pin_memory=device.type == "cuda",
-    )
-    dtype = inference_dtype(device, amp)
     out: list[np.ndarray] = []
-    start = 0
-    model.eval()
-    with torch.inference_mode():
-        for batch in tqdm(loader, desc="attribute head", unit="batch", disable=not progress):
-            stop = start + batch.shape[0]
-            x = normalize_batch(batch, device)
-            mod = modality[start:stop].to(device)
-            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=bool(dtype)):
-                logits = head(model.pool(model.backbone(x, mod)))
-            out.append(logits.float().cpu().numpy())
-            start = stop
+    for result in infer_batches(
+        model,
+        [im.path for im in images],
+        modality_tensor(im.modality for im in images),
+        source="backbone",  # the cheapest path: no PAE, the head's logits are the same
+        input_size=(size[0], size[1]),
+        device=device,
+        batch_size=batch_size,
+        workers=workers,
+        amp=amp,
+        progress=progress,
+        root=root,
+        desc="attribute head",
+    ):
+        assert result.attribute_logits is not None
+        out.append(result.attribute_logits.float().cpu().numpy())
     if not out:
         return np.zeros((0, NUM_ATTRIBUTES), np.float32)
     return np.concatenate(out)

@@ -23,9 +23,6 @@ OptimizerName = Literal["sgd", "adam", "adamw"]
 ScheduleName = Literal["step", "cosine"]
 ValSource = Literal["predicted", "gt", "backbone"]
 
-IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
-IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
-
 
 class ConfigError(ValueError):
     """A configuration value or key is invalid; the message names it and what is valid."""

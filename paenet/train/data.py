@@ -25,12 +25,12 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from paenet.atomic import atomic_path, write_text_atomic
-from paenet.data.images import BadImage
+from paenet.data.images import BadImage, decode
 from paenet.data.records import Modality
 from paenet.data.scan import bad_paths, scan_images
 from paenet.train.config import DataConfig
 from paenet.train.sampler import CrossModalitySampler, Item
-from paenet.train.transforms import augment, build_pipeline, decode, prepare
+from paenet.train.transforms import build_pipeline, prepare
 from paenet.train.validation import ValidationSet, validation_set
 
 if TYPE_CHECKING:
@@ -240,7 +240,7 @@ class DecodedCache:
 # --------------------------------------------------------------------------- dataset
 class Batch(NamedTuple):
     """A collated batch: images (B, H, W, 3) uint8 (float32 when normalised in the
-    workers; :func:`paenet.train.transforms.normalize_batch` makes them (B, 3, H, W) on
+    workers; :func:`paenet.data.images.normalize_batch` makes them (B, 3, H, W) on
     the device); labels (B,) int64; modality (B,) int64; attributes (B, n) int8;
     index (B,) int64 into the training images."""
 
@@ -288,7 +288,7 @@ class TrainDataset(Dataset):
             if modality == Modality.VISIBLE.model_index
             else self.infrared_pipeline
         )
-        image = augment(pipeline, self.load(index), seed)
+        image = pipeline(self.load(index), seed)
         return (
             torch.from_numpy(np.ascontiguousarray(image)),
             int(self.images.labels[index]),

@@ -35,20 +35,6 @@ class DistInfo:
         return self.rank == 0
 
 
-def pick_device(requested: str, local_rank: int = 0) -> torch.device:
-    """``auto`` → CUDA (this process's local rank) when available, else CPU."""
-    if requested == "auto":
-        requested = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(requested)
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError(f"runtime.device={requested!r} but CUDA is not available")
-        if device.index is None:
-            device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-    return device
-
-
 def init_distributed(device: torch.device) -> DistInfo:
     """Join torchrun's process group when launched by it (``WORLD_SIZE`` > 1)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))

@@ -27,15 +27,15 @@ from torch.nn.parallel import DistributedDataParallel
 
 from paenet.atomic import write_text_atomic
 from paenet.model import PAENetConfig
-from paenet.train import distributed as D
-from paenet.train.checkpoint import (
+from paenet.model.loading import (
     CheckpointError,
     build_model,
     model_config_from_dict,
     read_checkpoint,
-    remove_stale_temporaries,
-    save_checkpoint,
 )
+from paenet.runtime import pick_device
+from paenet.train import distributed as D
+from paenet.train.checkpoint import remove_stale_temporaries, save_checkpoint
 from paenet.train.config import SECTIONS, RunConfig, to_dict
 from paenet.train.data import DecodedCache, TrainDataset, build_loader, load_train_images
 from paenet.train.hooks import (
@@ -182,7 +182,7 @@ def train(
     if rt.threads is not None:
         torch.set_num_threads(rt.threads)
     try:
-        device = D.pick_device(rt.device, D.local_rank_from_env())
+        device = pick_device(rt.device, D.local_rank_from_env())
     except RuntimeError as exc:  # no CUDA, or a device string torch does not parse
         raise TrainSetupError(f"runtime.device={rt.device!r}: {exc}") from None
     info = D.init_distributed(device)

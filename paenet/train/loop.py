@@ -25,12 +25,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from paenet.data.images import normalize_batch
 from paenet.train import distributed as D
 from paenet.train.config import RunConfig
 from paenet.train.sampler import CrossModalitySampler
 from paenet.train.state import TrainState
 from paenet.train.steps import StepResult, feeds_predicted, loss_config, train_step
-from paenet.train.transforms import normalize_batch
 
 
 class Hook:

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from paenet.losses import LossConfig, LossTerms, check_layout, metric_features, paenet_losses
 from paenet.model import PAENet, PAENetOutput
+from paenet.runtime import autocast_dtype
 from paenet.train.config import LossSettings, OptimConfig, RuntimeConfig
 from paenet.train.health import batch_health, term_gradient_norms
 
@@ -104,12 +105,9 @@ def build_scheduler(
 
 # ----------------------------------------------------------------------------- AMP
 def amp_dtype(device: torch.device, runtime: RuntimeConfig) -> torch.dtype | None:
-    """The autocast dtype, or ``None`` for full precision (always on the CPU)."""
-    if device.type != "cuda" or runtime.amp == "off":
-        return None
-    if runtime.amp == "bf16" or (runtime.amp == "auto" and torch.cuda.is_bf16_supported()):
-        return torch.bfloat16
-    return torch.float16
+    """The autocast dtype of ``runtime.amp`` (:func:`paenet.runtime.autocast_dtype`, the
+    rule evaluation and prediction use too), or ``None`` for full precision."""
+    return autocast_dtype(device, runtime.amp)
 
 
 # -------------------------------------------------------------- attribute head feed

@@ -22,8 +22,8 @@ from paenet.attributes import ATTRIBUTE_KEYS
 from paenet.data.kinds import read_dataset
 from paenet.data.manifest_build import manifest_from_synthetic
 from paenet.evaluation.features import extract_bank
+from paenet.model.loading import load_trained_model
 from paenet.synth import SynthConfig, synthesize
-from paenet.train.checkpoint import load_trained_model
 from tests.evaluation.conftest import write_untrained_checkpoint
 
 
@@ -163,12 +163,8 @@ def test_a_checkpoint_of_another_attribute_schema_is_refused(
 ) -> None:
     from dataclasses import replace
 
-    from paenet.train.checkpoint import (
-        build_model,
-        model_config_from_dict,
-        read_checkpoint,
-        save_checkpoint,
-    )
+    from paenet.model.loading import build_model, model_config_from_dict, read_checkpoint
+    from paenet.train.checkpoint import save_checkpoint
 
     payload = read_checkpoint(setup["ckpt"])
     four = replace(model_config_from_dict(payload["model_config"]), num_attributes=4)
@@ -189,8 +185,8 @@ def test_the_decoder_refuses_a_link_outside_the_root_given(
 ) -> None:
     """Defence in depth: even without the header scan, the head's image reader applies
     the trainer's decoder rules under the dataset root."""
+    from paenet.data.images import ImageDecodeError
     from paenet.suggest.predict import PredictImage, attribute_logits, load_attribute_model
-    from paenet.train.transforms import ImageDecodeError
 
     root = tmp_path / "root"
     root.mkdir()

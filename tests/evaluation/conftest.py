@@ -9,8 +9,9 @@ import torch
 
 from paenet.data.manifest import load_manifest
 from paenet.data.manifest_build import manifest_from_synthetic
+from paenet.model.loading import build_model
 from paenet.synth import SynthConfig, synthesize
-from paenet.train.checkpoint import build_model, save_checkpoint
+from paenet.train.checkpoint import save_checkpoint
 from paenet.train.config import to_dict
 from paenet.train.engine import model_config_for
 from paenet.train.presets import resolve

@@ -36,12 +36,8 @@ from annotator.cli_labels import main as labels_main
 from paenet.cli.data import main as data_main
 from paenet.cli.train import main as train_main
 from paenet.evaluation.session import EvalOptions, run_evaluation
-from paenet.train.checkpoint import (
-    build_model,
-    model_config_from_dict,
-    read_checkpoint,
-    save_checkpoint,
-)
+from paenet.model.loading import build_model, model_config_from_dict, read_checkpoint
+from paenet.train.checkpoint import save_checkpoint
 
 MAKEFILE = Path(__file__).resolve().parents[2] / "Makefile"
 SINGLE_SHOT = ("all-search single-shot", "indoor-search single-shot")

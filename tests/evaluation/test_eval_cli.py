@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from paenet.cli.eval import main
+from paenet.data.images import decode, normalize_batch, resize
 from paenet.data.manifest import load_manifest
 from paenet.data.manifest_build import dataset_protocols, manifest_images, read_dataset
 from paenet.data.manifest_write import write_manifest
@@ -17,8 +18,7 @@ from paenet.evaluation import evaluate_distances
 from paenet.evaluation.features import extract_bank
 from paenet.evaluation.session import protocol_images
 from paenet.model import modality_tensor
-from paenet.train.checkpoint import load_trained_model
-from paenet.train.transforms import decode, normalize_batch, resize
+from paenet.model.loading import load_trained_model
 
 
 def run(ckpt: Path, manifest: Path, *extra: str) -> int:
@@ -52,7 +52,7 @@ def one_by_one(ckpt: Path, manifest_dir: Path, samples, source: str = "predicted
             x = normalize_batch(
                 torch.from_numpy(resize(decode(m.image_path(s)), size))[None], "cpu"
             )
-            f = trained.model.extract_features(x, modality_tensor([s.modality]), source)
+            f = trained.model.infer(x, modality_tensor([s.modality]), source).retrieval
             out.append(torch.nn.functional.normalize(f, dim=1)[0].numpy())
     return np.stack(out)
 

@@ -11,12 +11,12 @@ import pytest
 from PIL import Image
 
 from paenet.cli.eval import main
+from paenet.data.images import ImageDecodeError
 from paenet.data.manifest import load_manifest
 from paenet.data.manifest_build import manifest_from_synthetic
 from paenet.evaluation.features import extract_bank
+from paenet.model.loading import load_trained_model
 from paenet.synth import SynthConfig, synthesize
-from paenet.train.checkpoint import load_trained_model
-from paenet.train.transforms import ImageDecodeError
 
 
 @pytest.fixture()

@@ -76,15 +76,13 @@ def test_all_embeddings_off_is_not_the_baseline():
     assert graph(model) == {"pae": 1, "emb1": 0, "emb2": 0, "gates": 1, "aal": 1}
     batch = pk_batch()
     with torch.no_grad():
-        a = model.extract_features(batch.images, batch.modality, "gt", batch.attributes)
-        b = model.extract_features(batch.images, batch.modality, "gt", 1 - batch.attributes.abs())
+        a = model.infer(batch.images, batch.modality, "gt", batch.attributes).retrieval
+        b = model.infer(batch.images, batch.modality, "gt", 1 - batch.attributes.abs()).retrieval
     assert not torch.allclose(a, b)  # the retrieval feature still depends on attributes
     baseline = tiny_model(pae=False, aal=False).eval()
     with torch.no_grad():
-        c = baseline.extract_features(batch.images, batch.modality, "gt", batch.attributes)
-        d = baseline.extract_features(
-            batch.images, batch.modality, "gt", 1 - batch.attributes.abs()
-        )
+        c = baseline.infer(batch.images, batch.modality, "gt", batch.attributes).retrieval
+        d = baseline.infer(batch.images, batch.modality, "gt", 1 - batch.attributes.abs()).retrieval
     torch.testing.assert_close(c, d)
 
 

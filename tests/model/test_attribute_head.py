@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from paenet.model.attribute_heads import AttributeRecognitionHead
-from paenet.train.checkpoint import model_config_from_dict
+from paenet.model.loading import model_config_from_dict
 from tests.model.helpers import tiny_config
 
 

@@ -141,7 +141,7 @@ def test_retrieval_sources_give_feature_shaped_outputs(source: str):
     model = tiny_model().eval()
     batch = pk_batch()
     with torch.no_grad():
-        feat = model.extract_features(batch.images, batch.modality, source, batch.attributes)
+        feat = model.infer(batch.images, batch.modality, source, batch.attributes).retrieval
     assert feat.shape == (batch.images.shape[0], 512)
     assert torch.isfinite(feat).all()
 
@@ -151,14 +151,14 @@ def test_sources_differ_and_backbone_ignores_attributes():
     batch = pk_batch()
     other = 1 - batch.attributes.clamp(min=0)
     with torch.no_grad():
-        run = lambda src, a: model.extract_features(batch.images, batch.modality, src, a)  # noqa: E731
+        run = lambda src, a: model.infer(batch.images, batch.modality, src, a).retrieval  # noqa: E731
         torch.testing.assert_close(run("backbone", batch.attributes), run("backbone", other))
         torch.testing.assert_close(run("backbone", None), run("backbone", other))
         torch.testing.assert_close(run("none", None), run("backbone", None))  # the alias
         assert not torch.allclose(run("gt", batch.attributes), run("gt", other))
         predicted = torch.sigmoid(model(batch.images, batch.modality).predicted_attribute_logits)
         torch.testing.assert_close(run("predicted", batch.attributes), run("gt", predicted))
-        # eval forward and extract_features agree
+        # eval forward and infer agree
         out = model(batch.images, batch.modality, batch.attributes)
         torch.testing.assert_close(out.retrieval, run("gt", batch.attributes))
         torch.testing.assert_close(out.backbone_retrieval, run("backbone", None))
@@ -169,7 +169,7 @@ def test_baseline_model_ignores_attributes_for_every_source():
     batch = pk_batch()
     with torch.no_grad():
         feats = [
-            model.extract_features(batch.images, batch.modality, s, batch.attributes)
+            model.infer(batch.images, batch.modality, s, batch.attributes).retrieval
             for s in ("gt", "predicted", "backbone")
         ]
     torch.testing.assert_close(feats[0], feats[1])
@@ -180,11 +180,11 @@ def test_source_errors_are_clear():
     model = tiny_model(attribute_head=False).eval()
     batch = pk_batch()
     with pytest.raises(ValueError, match="needs the attributes"):
-        model.extract_features(batch.images, batch.modality, "gt")
+        model.infer(batch.images, batch.modality, "gt")
     with pytest.raises(ValueError, match="attribute_head=True"):
-        model.extract_features(batch.images, batch.modality, "predicted")
+        model.infer(batch.images, batch.modality, "predicted")
     with pytest.raises(ValueError, match="attribute_source must be"):
-        model.extract_features(batch.images, batch.modality, "oracle")  # type: ignore[arg-type]
+        model.infer(batch.images, batch.modality, "oracle")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="PAE needs attributes"):
         model(batch.images, batch.modality)
     with pytest.raises(ValueError, match=r"attributes must be \(8, 8\)"):
@@ -196,7 +196,7 @@ def test_unknown_attributes_use_their_own_embedding():
     batch = pk_batch()
     unknown = torch.full_like(batch.attributes, -1)
     with torch.no_grad():
-        run = lambda a: model.extract_features(batch.images, batch.modality, "gt", a)  # noqa: E731
+        run = lambda a: model.infer(batch.images, batch.modality, "gt", a).retrieval  # noqa: E731
         assert not torch.allclose(run(unknown), run(torch.zeros_like(unknown)))
         assert not torch.allclose(run(unknown), run(torch.ones_like(unknown)))
 

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
+from paenet.data.images import decode
 from paenet.data.manifest import load_manifest
 from paenet.data.records import Modality
 from paenet.train.config import DataConfig
 from paenet.train.data import DecodedCache, TrainDataset, TrainImages, build_loader
 from paenet.train.sampler import CrossModalitySampler
-from paenet.train.transforms import decode, prepare
+from paenet.train.transforms import prepare
 
 SIZE = (64, 32)
 

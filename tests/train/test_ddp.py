@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from paenet.train.checkpoint import load_trained_model, read_checkpoint
+from paenet.model.loading import load_trained_model, read_checkpoint
 from paenet.train.distributed import state_fingerprint
 from tests.train.conftest import TINY
 

@@ -12,7 +12,7 @@ import yaml
 from paenet.cli.train import main
 from paenet.data.manifest import load_manifest
 from paenet.data.manifest_build import manifest_from_synthetic
-from paenet.train.checkpoint import load_trained_model, read_checkpoint
+from paenet.model.loading import load_trained_model, read_checkpoint
 from paenet.train.config import RunConfig
 from paenet.train.presets import apply
 from tests.train.conftest import TINY

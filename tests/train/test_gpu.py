@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from paenet.cli.train import main
-from paenet.train.checkpoint import load_trained_model, read_checkpoint
+from paenet.model.loading import load_trained_model, read_checkpoint
 from paenet.train.config import RuntimeConfig
 from paenet.train.steps import amp_dtype
 

@@ -20,7 +20,7 @@ import torch
 from paenet.cli.train import main
 from paenet.data.manifest import load_manifest
 from paenet.data.manifest_build import manifest_from_synthetic
-from paenet.train.checkpoint import read_checkpoint
+from paenet.model.loading import read_checkpoint
 from tests.train.conftest import TINY
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,4 +1,5 @@
-"""Decoding and augmentation: shapes, dtypes, hand-checked geometry, seeds, normalisation."""
+"""Decoding (:mod:`paenet.data.images`) and augmentation: shapes, dtypes, hand-checked
+geometry, seeds, normalisation."""
 
 from __future__ import annotations
 
@@ -8,18 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from paenet.train.config import IMAGENET_MEAN, IMAGENET_STD
-from paenet.train.transforms import (
-    MEAN_UINT8,
+from paenet.data.images import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
     ImageDecodeError,
-    SeededPipeline,
-    augment,
-    build_pipeline,
     decode,
     normalize_batch,
-    prepare,
     resize,
 )
+from paenet.train.transforms import MEAN_UINT8, SeededPipeline, build_pipeline, prepare
 
 
 def ramp(h: int = 64, w: int = 32) -> np.ndarray:
@@ -68,7 +66,7 @@ def test_pad_crop_is_a_shifted_window_of_the_zero_padded_image():
     windows = {(y, x) for y in range(9) for x in range(9)}
     seen = set()
     for seed in range(30):
-        out = augment(infrared, padded, seed)
+        out = infrared(padded, seed)
         assert out.shape == (64, 32, 3) and out.dtype == np.uint8
         match = [(y, x) for y, x in windows if np.array_equal(padded[y : y + 64, x : x + 32], out)]
         assert len(match) == 1
@@ -79,22 +77,22 @@ def test_pad_crop_is_a_shifted_window_of_the_zero_padded_image():
 def test_flip_and_seeds():
     image = ramp()
     flip_only, _ = build_pipeline((64, 32), pad=0, flip=True)
-    outs = [augment(flip_only, image, s) for s in range(20)]
+    outs = [flip_only(image, s) for s in range(20)]
     assert all(np.array_equal(o, image) or np.array_equal(o, image[:, ::-1]) for o in outs)
     assert any(np.array_equal(o, image[:, ::-1]) for o in outs)
     # every kind of draw: crop and erasing (numpy), flip and channel choice (Python)
     _, full = build_pipeline((64, 32), 4, True, random_erasing=0.5, channel_augmentation=0.5)
     padded = prepare(image, (64, 32), 4)
-    first = augment(full, padded, 7)
-    others = [augment(full, padded, s) for s in range(8, 12)]
-    assert np.array_equal(first, augment(full, padded, 7))  # same seed, same pixels
+    first = full(padded, 7)
+    others = [full(padded, s) for s in range(8, 12)]
+    assert np.array_equal(first, full(padded, 7))  # same seed, same pixels
     assert not all(np.array_equal(first, o) for o in others)
     # a pipeline built separately (another worker) gives the same pixels for each seed,
     # whatever it augmented before
     _, again = build_pipeline((64, 32), 4, True, random_erasing=0.5, channel_augmentation=0.5)
     for s in range(20):
-        augment(again, padded, 100 + s)
-        assert np.array_equal(augment(full, padded, s), augment(again, padded, s)), s
+        again(padded, 100 + s)
+        assert np.array_equal(full(padded, s), again(padded, s)), s
 
 
 def test_channel_augmentation_only_for_visible_and_erasing_fills_the_mean():
@@ -102,12 +100,12 @@ def test_channel_augmentation_only_for_visible_and_erasing_fills_the_mean():
     image[..., 1] = 17
     infrared, visible = build_pipeline((64, 32), pad=0, flip=False, channel_augmentation=1.0)
     assert visible is not None
-    assert np.array_equal(augment(infrared, image, 0), image)
+    assert np.array_equal(infrared(image, 0), image)
     for seed in range(8):
-        out = augment(visible, image, seed)
+        out = visible(image, seed)
         assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])
     erase, _ = build_pipeline((64, 32), pad=0, flip=False, random_erasing=1.0)
-    out = augment(erase, np.zeros((64, 32, 3), np.uint8), 3)
+    out = erase(np.zeros((64, 32, 3), np.uint8), 3)
     changed = (out != 0).any(axis=2)
     assert changed.any()
     assert (out[changed] == np.array(MEAN_UINT8, np.uint8)).all()
@@ -116,7 +114,7 @@ def test_channel_augmentation_only_for_visible_and_erasing_fills_the_mean():
 def test_device_normalisation_equals_albumentations_normalize():
     image = ramp()
     worker, _ = build_pipeline((64, 32), pad=0, flip=False, normalize=True)
-    expected = augment(worker, image, 0)
+    expected = worker(image, 0)
     assert expected.dtype == np.float32
     ref = (image / 255.0 - np.array(IMAGENET_MEAN)) / np.array(IMAGENET_STD)
     np.testing.assert_allclose(expected, ref, atol=1e-5)

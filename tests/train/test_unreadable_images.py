@@ -12,13 +12,13 @@ import simplejpeg
 from PIL import Image
 
 from paenet.cli.train import main
+from paenet.data.images import ImageDecodeError, decode
 from paenet.data.manifest import load_manifest
 from paenet.data.manifest_build import manifest_from_synthetic
 from paenet.data.records import Modality
 from paenet.synth import SynthConfig, synthesize
 from paenet.train.config import DataConfig
 from paenet.train.data import TrainDataset, TrainImages
-from paenet.train.transforms import ImageDecodeError, decode
 from tests.train.conftest import TINY
 
 
