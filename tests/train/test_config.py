@@ -131,7 +131,7 @@ def test_every_network_field_is_a_model_key_that_reaches_the_network_and_round_t
     set gives: each field is settable as ``--set model.X``, survives the saved
     ``config.yaml`` (what ``--resume`` reads back) and reaches the built PAENetConfig,
     whose ``to_dict`` (a checkpoint's ``model_config``) reads back to the same config."""
-    from paenet.train.checkpoint import model_config_from_dict
+    from paenet.model.loading import model_config_from_dict
     from paenet.train.engine import model_config_for
     from paenet.train.presets import apply
 

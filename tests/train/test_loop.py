@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from paenet.train.checkpoint import read_checkpoint
+from paenet.model.loading import read_checkpoint
 from paenet.train.engine import train
 from paenet.train.loop import Hook, TrainLoop
 from paenet.train.presets import resolve
