@@ -32,6 +32,24 @@ def temporary_path(path: Path, *, suffix: str = ".tmp", per_thread: bool = False
     return path.with_name(f".{path.name}.{tag}{suffix}")
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (another user's process counts): a
+    temporary whose writer is alive is not stale."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
 def temporary_pid(name: str, *, suffix: str = ".tmp") -> tuple[str, int] | None:
     """``(target name, writer pid)`` of a temporary's file name, or ``None`` if ``name`` is
     not one written with ``suffix``."""

@@ -63,3 +63,16 @@ def test_temporary_names_carry_the_pid_and_parse_back(tmp_path):
     threaded = temporary_path(path, per_thread=True)
     assert threaded.name == f".last.pt.{os.getpid()}-{threading.get_ident()}.tmp"
     assert temporary_pid(threaded.name) == ("last.pt", os.getpid())
+
+
+def test_process_alive_tells_a_running_writer_from_a_gone_one():
+    import subprocess
+    import sys
+
+    from paenet.atomic import process_alive
+
+    assert process_alive(os.getpid())
+    assert not process_alive(0) and not process_alive(-5)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # reaped: its pid names no process now
+    assert not process_alive(child.pid)

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from paenet.atomic import process_alive
 from paenet.data.manifest import (
     IMAGES_CSV,
     IMAGES_PARQUET,
@@ -197,18 +198,6 @@ def target_lock(target: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[Path]
         os.close(fd)
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
 def _owner(folder: Path, target: Path, what: str) -> int | None:
     match = re.fullmatch(rf"\.{re.escape(target.name)}\.{what}-(\d+)(-.*)?", folder.name)
     return int(match.group(1)) if match else None
@@ -227,7 +216,7 @@ def clean_leftovers(target: Path) -> None:
     for kind, found in (("tmp", temps), ("old", olds)):
         for folder in found:
             pid = _owner(folder, target, kind)
-            if pid is None or _pid_alive(pid):
+            if pid is None or process_alive(pid):
                 who = f"pid {pid} still runs" if pid else "it names no writer pid"
                 log.warning("leaving %s alone: %s (remove it if no export runs)", folder, who)
                 continue

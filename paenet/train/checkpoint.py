@@ -37,13 +37,12 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from paenet.atomic import atomic_open, temporary_pid
+from paenet.atomic import atomic_open, process_alive, temporary_pid
 from paenet.model.loading import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError
 
 log = logging.getLogger(__name__)
@@ -97,23 +96,6 @@ def _describe(error: OSError) -> str:
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         reason = f"the disk is full ({reason})"
     return f"{reason} [{name}]" if name else reason
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this machine (another user's process counts)."""
-    if pid <= 0:
-        return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def remove_stale_temporaries(directory: Path | str) -> list[Path]:
