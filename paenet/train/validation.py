@@ -37,7 +37,6 @@ class ValidationSet:
     protocol: TestProtocol
     paths: tuple[Path, ...]
     """Query paths then gallery paths."""
-    modality: np.ndarray
     attributes: np.ndarray
     attribute_keys: tuple[str, ...] = ()
     root: Path | None = None
@@ -61,7 +60,6 @@ def validation_set(
     return ValidationSet(
         protocol=protocol,
         paths=tuple(manifest.image_path(im) for im in ordered),
-        modality=np.array([Modality(im.sample.modality).model_index for im in ordered]),
         attributes=manifest.attributes_of([im.sample for im in ordered]),
         attribute_keys=tuple(manifest.attribute_keys),
         root=manifest.root,
