@@ -59,11 +59,6 @@ def kind_of(ds: DatasetIndex) -> DatasetKindSpec:
     return kind_spec(getattr(ds, "name", type(ds).__name__))
 
 
-def dataset_kind(kind: str) -> DatasetKind:
-    """``kind`` as a :class:`DatasetKind`; ValueError naming the known kinds otherwise."""
-    return DatasetKind(kind_spec(kind).name)
-
-
 FOLDERS: Mapping[DatasetKind, str] = MappingProxyType(
     {DatasetKind(s.name): s.folder for s in kind_specs()}
 )
@@ -72,12 +67,6 @@ FOLDERS: Mapping[DatasetKind, str] = MappingProxyType(
 CAMERAS: Mapping[DatasetKind, Mapping[int, Camera]] = MappingProxyType(
     {DatasetKind(s.name): s.cameras for s in kind_specs()}
 )
-
-IDENTITY_SPLITS: Mapping[DatasetKind, type[StrEnum] | None] = MappingProxyType(
-    {DatasetKind(s.name): s.identity_split_type for s in kind_specs()}
-)
-"""The split type an identity of each kind carries; ``None``: identities carry no split
-(RegDB's train/test parts are per trial, :class:`paenet.data.regdb.RegdbSplit`)."""
 
 
 def identity_split(kind: str, split: str) -> StrEnum:
