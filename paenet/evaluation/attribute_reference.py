@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from paenet.attributes import is_known
 from paenet.data.protocol import TestProtocol
 from paenet.data.records import Sample
 from paenet.evaluation.metrics import evaluate_distances
@@ -30,7 +31,7 @@ def attribute_distances(
     q, g = np.asarray(query), np.asarray(gallery)
     if q.ndim != 2 or g.ndim != 2 or q.shape[1] != g.shape[1]:
         raise ValueError(f"attributes must be [Q, n] and [G, n], got {q.shape} and {g.shape}")
-    if (q < 0).any() or (g < 0).any():
+    if not (is_known(q).all() and is_known(g).all()):
         raise ValueError("the attributes-only reference needs every test attribute known")
     hamming = (q[:, None, :] != g[None, :, :]).sum(axis=2).astype(np.float64)
     return hamming + rng.uniform(0.0, 0.5, size=hamming.shape)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from paenet.attributes import ATTRIBUTE_KEYS
+from paenet.attributes import ATTRIBUTE_KEYS, is_known
 from paenet.data.kind_spec import ProtocolChoiceError
 from paenet.data.manifest import Manifest, load_manifest
 from paenet.data.protocol import TestProtocol
@@ -189,7 +189,7 @@ def protocol_images(protocols: Sequence[TestProtocol]) -> list:
 
 
 def check_gt_known(manifest: Manifest, samples: Sequence, attrs: np.ndarray) -> None:
-    unknown = attrs < 0
+    unknown = ~is_known(attrs)
     if unknown.any():
         rows = np.flatnonzero(unknown.any(axis=1))
         first = rows[0]
@@ -298,7 +298,7 @@ def run_evaluation(
     t3 = time.perf_counter()
     quality = None
     if bank.attribute_logits is not None:
-        known = (attrs >= 0).any(axis=1)
+        known = is_known(attrs).any(axis=1)
         if known.any():
             quality = attribute_quality(bank.attribute_logits[known], attrs[known], ATTRIBUTE_KEYS)
     samplings = sorted({r.sampling or "none" for r in results})

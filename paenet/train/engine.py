@@ -26,6 +26,7 @@ import yaml
 from torch.nn.parallel import DistributedDataParallel
 
 from paenet.atomic import write_text_atomic
+from paenet.attributes import is_known
 from paenet.model import PAENetConfig
 from paenet.model.loading import (
     CheckpointError,
@@ -98,7 +99,7 @@ def _training_set(manifest: Any, config: RunConfig) -> Any:
 def positive_rates(attributes: np.ndarray) -> torch.Tensor:
     """The share of positives per attribute among the known labels (N, n) -> (n,);
     0.5 for an attribute with no known label."""
-    known = attributes >= 0
+    known = is_known(attributes)
     positives = (attributes == 1).sum(axis=0)
     counts = known.sum(axis=0)
     rates = np.where(counts > 0, positives / np.maximum(counts, 1), 0.5)
